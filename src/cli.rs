@@ -1,0 +1,46 @@
+//! Command-line definitions (clap). Each subcommand's work lives in its module.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gauntlet",
+    version,
+    about = "Chaos and load testing harness for MCP gateways"
+)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v: info, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve mock MCP servers from catalogue files.
+    Mock(MockArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MockArgs {
+    /// Catalogue files (mock-servers/*.yaml).
+    #[arg(required = true, value_name = "CATALOG")]
+    pub catalogs: Vec<PathBuf>,
+    /// Address of the first server (loopback only); the others take free ports.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Serve one catalogue on stdin/stdout instead of HTTP.
+    #[arg(long, conflicts_with_all = ["listen", "write_config"])]
+    pub stdio: bool,
+    /// Write the standard mcpServers JSON for the servers to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
+    /// Stream every request as a JSON line to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Seed of the per-call decisions (error mix, service time).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

@@ -1,0 +1,34 @@
+//! gauntlet's errors and the exit codes they map to (design §10).
+
+use crate::diag::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: a file, a flag, a name (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// A mistake at a place in a file (exit 2).
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Several mistakes, each at its place (exit 2).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Sources(Vec<SourceError>),
+    /// The run could not be carried out: a port in use, a process that would not start (exit 3).
+    #[error("{0}")]
+    Run(String),
+    /// Stopped by a signal after writing what ran (exit 130).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input(_) | Error::Source(_) | Error::Sources(_) => 2,
+            Error::Run(_) => 3,
+            Error::Interrupted => 130,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

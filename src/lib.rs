@@ -1,0 +1,54 @@
+//! gauntlet: a chaos and load testing harness for MCP gateways.
+//!
+//! Data flows one way (docs/architecture.md):
+//! scenario → plan → run → samples → metrics → summary → reports / budget verdicts.
+//!
+//! # Module map
+//!
+//! | module | one job | status |
+//! |---|---|---|
+//! | [`cli`] | clap definitions of the subcommands | `mock` |
+//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server side |
+//! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
+//! | [`dist`] | duration distributions and pure per-call random draws | done |
+//! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |
+//! | [`diag`] | `file:line:col` errors for files users write | done |
+//! | [`clock`] | CLOCK_MONOTONIC nanoseconds shared by every process of a run | done |
+//! | [`error`] | library errors and their exit codes | done |
+//! | `scenario`, `plan` | scenario files → a validated, pure plan | next |
+//! | `driver`, `metrics`, `report` | load generation, HDR metrics, results.json and views | later |
+//! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
+
+pub mod cli;
+pub mod clock;
+pub mod diag;
+pub mod dist;
+pub mod error;
+pub mod mcp;
+pub mod mock;
+pub mod units;
+
+use cli::{Cli, Command};
+
+/// Runs one command line; the error maps to an exit code ([`error::Error::exit_code`]).
+pub fn run(cli: Cli) -> error::Result<()> {
+    init_tracing(cli.verbose);
+    match cli.command {
+        Command::Mock(args) => mock::cli::run(&args),
+    }
+}
+
+/// Diagnostics go to stderr, never mixed with stdout's report lines.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

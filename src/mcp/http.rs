@@ -1,0 +1,609 @@
+//! Streamable HTTP, server side (session era: 2025-03-26, 2025-06-18, 2025-11-25).
+//!
+//! One endpoint (`/mcp`): POST carries one message (or a batch) and is answered with JSON or
+//! an SSE stream; notifications and responses get 202; `initialize` issues `Mcp-Session-Id`;
+//! every later request needs it (400 without, 404 for an unknown one); DELETE ends a session;
+//! GET opens the session's standalone SSE stream. Bodies over 4 MiB get 413.
+
+use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
+use super::protocol::{Version, header, negotiate};
+use super::service::{CallContext, Notifier, Reply, Service, TransportKind, cancel_from};
+use super::session::{Session, SessionTable, new_session_id};
+use super::sse;
+use crate::clock;
+use bytes::Bytes;
+use futures_util::stream;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming as HyperBody};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+pub type Body = BoxBody<Bytes, Infallible>;
+type HttpResponse = http::Response<Body>;
+
+/// A Streamable HTTP front end for a [`Service`].
+pub struct HttpFront<S> {
+    pub service: Arc<S>,
+    pub sessions: Arc<SessionTable>,
+    pub path: String,
+}
+
+impl<S: Service> HttpFront<S> {
+    pub fn new(service: Arc<S>, sessions: Arc<SessionTable>) -> Arc<Self> {
+        Arc::new(HttpFront {
+            service,
+            sessions,
+            path: "/mcp".to_string(),
+        })
+    }
+}
+
+/// Serves connections from `listener` until `shutdown` fires, then closes every session and
+/// waits (briefly) for connections to finish.
+pub async fn serve<S: Service>(
+    listener: TcpListener,
+    front: Arc<HttpFront<S>>,
+    shutdown: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors and similar: wait a moment rather than spin or die.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (front, shutdown) = (front.clone(), shutdown.clone());
+        tracker.spawn(connection(stream, front, shutdown));
+    }
+    front.sessions.clear();
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
+}
+
+async fn connection<S: Service>(
+    stream: tokio::net::TcpStream,
+    front: Arc<HttpFront<S>>,
+    shutdown: CancellationToken,
+) {
+    let svc = hyper::service::service_fn(move |req| {
+        let front = front.clone();
+        async move { Ok::<_, Infallible>(handle(&front, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+        }
+    }
+}
+
+/// Answers one HTTP request.
+pub async fn handle<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    req: http::Request<HyperBody>,
+) -> HttpResponse {
+    let arrival = clock::now_ns();
+    if req.uri().path() != front.path {
+        return plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp");
+    }
+    if !local_origin(req.headers()) {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "forbidden: Origin and Host must be a loopback address",
+        );
+    }
+    match *req.method() {
+        Method::POST => post(front, req, arrival).await,
+        Method::GET => get_stream(front, req.headers()),
+        Method::DELETE => delete(front, req.headers()),
+        _ => {
+            let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            r.headers_mut().insert(
+                http::header::ALLOW,
+                HeaderValue::from_static("GET, POST, DELETE"),
+            );
+            r
+        }
+    }
+}
+
+async fn post<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    req: http::Request<HyperBody>,
+    arrival: u64,
+) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let accept = Accept::of(&parts.headers);
+    if !accept.json && !accept.sse {
+        return rpc_error_status(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Not Acceptable: Accept must include application/json or text/event-stream",
+        );
+    }
+    if let Some(ct) = parts.headers.get(http::header::CONTENT_TYPE)
+        && !ct.as_bytes().starts_with(b"application/json")
+    {
+        return rpc_error_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_REQUEST,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+    }
+    let bytes = match read_body(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let incoming = match jsonrpc::parse(&bytes) {
+        Ok(i) => i,
+        Err(f) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                jsonrpc::response_bytes(f.id.as_ref(), &Err(f.error)),
+            );
+        }
+    };
+    let meta = HeaderMeta::of(&parts.headers, arrival);
+    match incoming {
+        Incoming::Single(Message::Request(r)) if r.method == "initialize" => {
+            initialize(front, r, meta).await
+        }
+        Incoming::Single(msg) => {
+            let session = match session_of(front, &parts.headers) {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            match msg {
+                Message::Request(r) => request(front, session, r, meta, accept).await,
+                other => {
+                    deliver(front, other, &session);
+                    empty(StatusCode::ACCEPTED)
+                }
+            }
+        }
+        Incoming::Batch(items) => batch(front, &parts.headers, items, meta).await,
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: HyperBody) -> Result<Bytes, HttpResponse> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(plain(StatusCode::BAD_REQUEST, "could not read the body")),
+    }
+}
+
+fn too_large() -> HttpResponse {
+    rpc_error_status(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        code::INVALID_REQUEST,
+        "Payload Too Large: bodies are limited to 4 MiB",
+    )
+}
+
+/// Header values a request carries into its [`CallContext`].
+struct HeaderMeta {
+    arrival: u64,
+    traceparent: Option<String>,
+    call_id: Option<u64>,
+}
+
+impl HeaderMeta {
+    fn of(h: &HeaderMap, arrival: u64) -> HeaderMeta {
+        HeaderMeta {
+            arrival,
+            traceparent: h
+                .get(header::TRACEPARENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            call_id: h
+                .get(header::CALL_ID)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()),
+        }
+    }
+
+    fn context(&self, session: Arc<Session>, notify: Notifier) -> CallContext {
+        CallContext {
+            session,
+            transport: TransportKind::Http,
+            arrival_ns: self.arrival,
+            traceparent: self.traceparent.clone(),
+            call_id_header: self.call_id,
+            notify,
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+async fn initialize<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    r: Request,
+    meta: HeaderMeta,
+) -> HttpResponse {
+    let requested = r
+        .params
+        .as_ref()
+        .and_then(|p| p.get("protocolVersion"))
+        .and_then(|v| v.as_str());
+    let session = Session::new(Some(new_session_id()), negotiate(requested));
+    let id = r.id.clone();
+    let ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+    let handled = front.service.request(r, ctx);
+    let Some(reply) = handled.reply.await else {
+        return empty(StatusCode::ACCEPTED);
+    };
+    if let Some(f) = reply.http {
+        return http_fault(f);
+    }
+    let ok = reply.result.is_ok();
+    let mut resp = json(
+        StatusCode::OK,
+        jsonrpc::response_bytes(Some(&id), &reply.result),
+    );
+    if ok {
+        if let Some(v) = session.id().and_then(|s| HeaderValue::from_str(s).ok()) {
+            resp.headers_mut().insert(header::SESSION_ID, v);
+        }
+        front.sessions.insert(session);
+    }
+    resp
+}
+
+async fn request<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    session: Arc<Session>,
+    r: Request,
+    meta: HeaderMeta,
+    accept: Accept,
+) -> HttpResponse {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = meta.context(session.clone(), Notifier::Stream(tx.clone()));
+    let token = ctx.cancel.clone();
+    let id = r.id.clone();
+    let handled = front.service.request(r, ctx);
+    let work = super::service::run_cancellable(session.clone(), id.clone(), token, handled.reply);
+    if handled.stream && accept.sse {
+        tokio::spawn(async move {
+            if let Some(reply) = work.await {
+                let result = match reply.http {
+                    None => reply.result,
+                    Some(f) => Err(ErrorObject::new(
+                        code::INTERNAL_ERROR,
+                        format!("HTTP {} (simulated)", f.status),
+                    )),
+                };
+                let _ = tx.send(Message::Response(jsonrpc::Response {
+                    id: Some(id),
+                    result,
+                }));
+            }
+        });
+        return sse_response(rx);
+    }
+    drop(tx);
+    let reply = work.await;
+    // Notifications of a call answered as plain JSON go to the session's stream, if open.
+    while let Ok(m) = rx.try_recv() {
+        session.push(m);
+    }
+    match reply {
+        None => json(
+            StatusCode::OK,
+            jsonrpc::response_bytes(
+                Some(&id),
+                &Err(ErrorObject::new(-32800, "request cancelled")),
+            ),
+        ),
+        Some(Reply { http: Some(f), .. }) => http_fault(f),
+        Some(reply) => json(
+            StatusCode::OK,
+            jsonrpc::response_bytes(Some(&id), &reply.result),
+        ),
+    }
+}
+
+/// A notification or a response from the client.
+fn deliver<S: Service>(front: &Arc<HttpFront<S>>, msg: Message, session: &Arc<Session>) {
+    match msg {
+        Message::Notification(n) => {
+            if !cancel_from(&n, session) {
+                front.service.notification(n, session);
+            }
+        }
+        Message::Response(r) => front.service.response(r.id, r.result, session),
+        Message::Request(_) => {}
+    }
+}
+
+async fn batch<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    headers: &HeaderMap,
+    items: Vec<Result<Message, jsonrpc::ParseFailure>>,
+    meta: HeaderMeta,
+) -> HttpResponse {
+    let session = match session_of(front, headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut work = Vec::new();
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    for item in items {
+        match item {
+            Err(f) => out.push(raw(jsonrpc::response_bytes(f.id.as_ref(), &Err(f.error)))),
+            Ok(Message::Request(r)) => {
+                let ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+                let id = r.id.clone();
+                let h = front.service.request(r, ctx);
+                work.push(async move { (id, h.reply.await) });
+            }
+            Ok(other) => deliver(front, other, &session),
+        }
+    }
+    for (id, reply) in futures_util::future::join_all(work).await {
+        if let Some(reply) = reply {
+            out.push(raw(jsonrpc::response_bytes(Some(&id), &reply.result)));
+        }
+    }
+    if out.is_empty() {
+        return empty(StatusCode::ACCEPTED);
+    }
+    json(StatusCode::OK, serde_json::to_vec(&out).unwrap_or_default())
+}
+
+fn raw(bytes: Vec<u8>) -> serde_json::Value {
+    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}
+
+fn get_stream<S: Service>(front: &Arc<HttpFront<S>>, headers: &HeaderMap) -> HttpResponse {
+    if !Accept::of(headers).sse_explicit {
+        return rpc_error_status(
+            StatusCode::NOT_ACCEPTABLE,
+            code::INVALID_REQUEST,
+            "Not Acceptable: GET needs Accept: text/event-stream",
+        );
+    }
+    let session = match session_of(front, headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    sse_response(session.open_stream())
+}
+
+fn delete<S: Service>(front: &Arc<HttpFront<S>>, headers: &HeaderMap) -> HttpResponse {
+    match session_of(front, headers) {
+        Ok(s) => {
+            if let Some(id) = s.id() {
+                front.sessions.remove(id);
+            }
+            empty(StatusCode::OK)
+        }
+        Err(r) => r,
+    }
+}
+
+// The error is the HTTP answer itself; it is built once per failed request.
+#[allow(clippy::result_large_err)]
+/// The session a request names: 400 without `Mcp-Session-Id`, 404 for an unknown one, 400 for
+/// an `MCP-Protocol-Version` this server does not speak.
+fn session_of<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    headers: &HeaderMap,
+) -> Result<Arc<Session>, HttpResponse> {
+    let Some(id) = headers.get(header::SESSION_ID) else {
+        return Err(rpc_error_status(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required",
+        ));
+    };
+    let session = id.to_str().ok().and_then(|id| front.sessions.get(id));
+    let Some(session) = session else {
+        return Err(rpc_error_status(
+            StatusCode::NOT_FOUND,
+            -32001,
+            "Session not found",
+        ));
+    };
+    if let Some(v) = headers.get(header::PROTOCOL_VERSION) {
+        let known = v
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<Version>().ok())
+            .is_some_and(|v| v != Version::V2026_07_28);
+        if !known {
+            return Err(rpc_error_status(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_REQUEST,
+                "Bad Request: unsupported MCP-Protocol-Version",
+            ));
+        }
+    }
+    Ok(session)
+}
+
+/// What the client accepts.
+#[derive(Clone, Copy)]
+struct Accept {
+    json: bool,
+    sse: bool,
+    sse_explicit: bool,
+}
+
+impl Accept {
+    fn of(h: &HeaderMap) -> Accept {
+        let Some(v) = h.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+            return Accept {
+                json: true,
+                sse: true,
+                sse_explicit: false,
+            };
+        };
+        let any = v.contains("*/*");
+        let sse_explicit = v.contains("text/event-stream");
+        Accept {
+            json: any || v.contains("application/json") || v.contains("application/*"),
+            sse: any || sse_explicit,
+            sse_explicit: sse_explicit || any,
+        }
+    }
+}
+
+/// DNS-rebinding protection: a browser page's Origin, or a Host header, that is not loopback
+/// is refused.
+fn local_origin(h: &HeaderMap) -> bool {
+    let host_ok = |authority: &str| {
+        let host = match authority.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        matches!(host, "localhost" | "127.0.0.1" | "::1")
+    };
+    let origin_ok = match h.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => true,
+        Some(o) => host_ok(o.split("://").nth(1).unwrap_or(o)),
+    };
+    let host_hdr_ok = match h.get(http::header::HOST) {
+        None => true,
+        Some(v) => v.to_str().map(host_ok).unwrap_or(false),
+    };
+    origin_ok && host_hdr_ok
+}
+
+fn sse_response(rx: mpsc::UnboundedReceiver<Message>) -> HttpResponse {
+    let events = stream::unfold(rx, |mut rx| async move {
+        let msg = rx.recv().await?;
+        let frame = Frame::data(sse::event(None, Some("message"), &msg.to_vec()));
+        Some((Ok::<_, Infallible>(frame), rx))
+    });
+    let mut r = http::Response::new(BodyExt::boxed(StreamBody::new(events)));
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    r
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    let mut r = http::Response::new(Full::new(Bytes::from(body)).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn rpc_error_status(status: StatusCode, code: i32, message: &str) -> HttpResponse {
+    json(
+        status,
+        jsonrpc::response_bytes(None, &Err(ErrorObject::new(code, message))),
+    )
+}
+
+fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
+    let mut r = http::Response::new(Full::new(Bytes::from_static(text.as_bytes())).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn empty(status: StatusCode) -> HttpResponse {
+    let mut r = http::Response::new(Full::new(Bytes::new()).boxed());
+    *r.status_mut() = status;
+    r
+}
+
+fn http_fault(f: super::service::HttpFault) -> HttpResponse {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = plain(status, "simulated HTTP failure");
+    if let Some(s) = f.retry_after_s
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        r.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn origin_must_be_loopback() {
+        assert!(local_origin(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(local_origin(&headers(&[("host", "localhost")])));
+        assert!(local_origin(&headers(&[("host", "[::1]:9")])));
+        assert!(!local_origin(&headers(&[("host", "evil.example:80")])));
+        assert!(!local_origin(&headers(&[
+            ("host", "127.0.0.1:1"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(local_origin(&headers(&[
+            ("host", "127.0.0.1:1"),
+            ("origin", "http://localhost:3000")
+        ])));
+    }
+
+    #[test]
+    fn accept_rules() {
+        let a = Accept::of(&headers(&[("accept", "application/json")]));
+        assert!(a.json && !a.sse);
+        let a = Accept::of(&headers(&[(
+            "accept",
+            "application/json, text/event-stream",
+        )]));
+        assert!(a.json && a.sse);
+        let a = Accept::of(&headers(&[("accept", "text/html")]));
+        assert!(!a.json && !a.sse);
+        let a = Accept::of(&HeaderMap::new());
+        assert!(a.json && a.sse && !a.sse_explicit);
+    }
+}

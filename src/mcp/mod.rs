@@ -1,0 +1,22 @@
+//! The MCP wire layer, shared by the mock servers, the driver and the reference gateway.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`jsonrpc`] | JSON-RPC 2.0 messages; classification of incoming bytes (-32700 / -32600) |
+//! | [`protocol`] | revisions and eras, negotiation, header names, `_meta` keys, log levels |
+//! | [`service`] | the [`service::Service`] trait between a front end and what answers requests |
+//! | [`session`] | sessions: negotiated revision, log level, standalone streams, in-flight calls |
+//! | [`http`] | Streamable HTTP server (session era) on hyper 1 |
+//! | [`sse`] | Server-Sent Events framing |
+//! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
+//!
+//! Transport errors (HTTP status, broken streams), JSON-RPC errors and tool errors (`isError`
+//! in a successful result) are kept apart at every layer.
+
+pub mod http;
+pub mod jsonrpc;
+pub mod protocol;
+pub mod service;
+pub mod session;
+pub mod sse;
+pub mod stdio;

@@ -1,0 +1,159 @@
+//! The contract between a transport front end (Streamable HTTP, stdio) and whatever answers
+//! MCP requests (a mock server, the reference gateway).
+//!
+//! A front end reads bytes, classifies them ([`super::jsonrpc`]), finds the [`Session`], and
+//! hands each request to [`Service::request`], which decides *synchronously* how the answer
+//! will travel ([`Handled::stream`]: an SSE stream when the call sends notifications) and
+//! returns the work as a future. Transport errors, JSON-RPC errors and simulated HTTP failures
+//! stay apart: a [`Reply`] holds the JSON-RPC outcome and, separately, an optional
+//! [`HttpFault`].
+
+use super::jsonrpc::{ErrorObject, Message, Notification, Request, RequestId};
+use super::session::Session;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A simulated HTTP failure in place of a JSON-RPC answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpFault {
+    pub status: u16,
+    pub retry_after_s: Option<u64>,
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub result: Result<Value, ErrorObject>,
+    pub http: Option<HttpFault>,
+}
+
+impl Reply {
+    pub fn ok(v: Value) -> Reply {
+        Reply {
+            result: Ok(v),
+            http: None,
+        }
+    }
+    pub fn err(e: ErrorObject) -> Reply {
+        Reply {
+            result: Err(e),
+            http: None,
+        }
+    }
+}
+
+/// How a request will be answered, and the work that answers it. The future yields `None`
+/// when the request was cancelled (no response is sent then).
+pub struct Handled {
+    /// Answer on an SSE stream (notifications first, then the response) rather than as JSON.
+    pub stream: bool,
+    pub reply: BoxFuture<'static, Option<Reply>>,
+}
+
+impl Handled {
+    /// An answer that is ready now.
+    pub fn now(reply: Reply) -> Handled {
+        Handled {
+            stream: false,
+            reply: Box::pin(std::future::ready(Some(reply))),
+        }
+    }
+}
+
+/// Which front end a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Http,
+    Stdio,
+}
+
+/// Where the notifications a request sends go: its own SSE stream (or stdout), or the
+/// session's standalone stream when the answer is plain JSON.
+#[derive(Clone)]
+pub enum Notifier {
+    Stream(mpsc::UnboundedSender<Message>),
+    Session(Arc<Session>),
+}
+
+impl Notifier {
+    pub fn send(&self, n: Notification) {
+        match self {
+            // A closed receiver means the client went away; there is nobody left to tell.
+            Notifier::Stream(tx) => {
+                let _ = tx.send(Message::Notification(n));
+            }
+            Notifier::Session(s) => s.push(Message::Notification(n)),
+        }
+    }
+}
+
+/// What a service knows about a request besides its JSON.
+pub struct CallContext {
+    pub session: Arc<Session>,
+    pub transport: TransportKind,
+    /// CLOCK_MONOTONIC nanoseconds when the request's bytes were read.
+    pub arrival_ns: u64,
+    /// The `traceparent` HTTP header, if any.
+    pub traceparent: Option<String>,
+    /// The `x-gauntlet-call-id` HTTP header, if any.
+    pub call_id_header: Option<u64>,
+    pub notify: Notifier,
+    /// Fires when the client cancels the request (notifications/cancelled).
+    pub cancel: CancellationToken,
+}
+
+/// Something that answers MCP requests.
+pub trait Service: Send + Sync + 'static {
+    /// Decides how `req` is answered and returns the work. Called for every request,
+    /// including initialize and ping.
+    fn request(&self, req: Request, ctx: CallContext) -> Handled;
+
+    /// A notification from the client (other than notifications/cancelled, which the front
+    /// end handles).
+    fn notification(&self, n: Notification, session: &Arc<Session>);
+
+    /// A response from the client to a request this server sent. Ignored by default.
+    fn response(
+        &self,
+        _id: Option<RequestId>,
+        _result: Result<Value, ErrorObject>,
+        _s: &Arc<Session>,
+    ) {
+    }
+}
+
+/// Handles notifications/cancelled: fires the token of the named request, if still in flight.
+pub fn cancel_from(n: &Notification, session: &Session) -> bool {
+    if n.method != "notifications/cancelled" {
+        return false;
+    }
+    let id = n
+        .params
+        .as_ref()
+        .and_then(|p| p.get("requestId"))
+        .and_then(|v| serde_json::from_value::<RequestId>(v.clone()).ok());
+    if let Some(id) = id {
+        session.cancel(&id);
+    }
+    true
+}
+
+/// Runs a request's work, registered as in flight so that it can be cancelled.
+pub async fn run_cancellable(
+    session: Arc<Session>,
+    id: RequestId,
+    token: CancellationToken,
+    work: BoxFuture<'static, Option<Reply>>,
+) -> Option<Reply> {
+    let guard = session.track(id, token.clone());
+    let out = tokio::select! {
+        biased;
+        r = work => r,
+        _ = token.cancelled() => None,
+    };
+    drop(guard);
+    out
+}

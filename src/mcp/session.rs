@@ -1,0 +1,200 @@
+//! MCP sessions: the negotiated revision, the logging level, the standalone server→client
+//! streams and the requests in flight (for notifications/cancelled).
+
+use super::jsonrpc::{Message, RequestId};
+use super::protocol::{LogLevel, Version};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// One client session. Over stdio there is exactly one, without an id.
+pub struct Session {
+    id: Option<Arc<str>>,
+    version: AtomicU8,
+    log_level: AtomicU8,
+    streams: Mutex<Vec<mpsc::UnboundedSender<Message>>>,
+    inflight: Mutex<HashMap<RequestId, CancellationToken>>,
+    /// Requests answered in this session (for diagnostics and tests).
+    pub served: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data inconsistent (single
+    // inserts and removes), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Session {
+    pub fn new(id: Option<String>, version: Version) -> Arc<Session> {
+        Arc::new(Session {
+            id: id.map(Arc::from),
+            version: AtomicU8::new(version as u8),
+            log_level: AtomicU8::new(LogLevel::Debug as u8),
+            streams: Mutex::new(Vec::new()),
+            inflight: Mutex::new(HashMap::new()),
+            served: AtomicU64::new(0),
+        })
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    pub fn version(&self) -> Version {
+        Version::ALL[usize::from(self.version.load(Ordering::Relaxed)).min(Version::ALL.len() - 1)]
+    }
+
+    pub fn set_version(&self, v: Version) {
+        self.version.store(v as u8, Ordering::Relaxed);
+    }
+
+    pub fn log_level(&self) -> LogLevel {
+        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
+    }
+
+    pub fn set_log_level(&self, level: LogLevel) {
+        self.log_level.store(level as u8, Ordering::Relaxed);
+    }
+
+    /// Opens a standalone stream (HTTP GET); messages pushed to the session arrive on it.
+    pub fn open_stream(&self) -> mpsc::UnboundedReceiver<Message> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.streams).push(tx);
+        rx
+    }
+
+    /// Sends a message on the session's standalone streams; with none open, it is dropped
+    /// (the Streamable HTTP rule: a server may only send what a client can receive).
+    pub fn push(&self, msg: Message) {
+        let mut streams = lock(&self.streams);
+        streams.retain(|tx| !tx.is_closed());
+        if let Some(tx) = streams.first() {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Whether a standalone stream is open.
+    pub fn has_stream(&self) -> bool {
+        let mut streams = lock(&self.streams);
+        streams.retain(|tx| !tx.is_closed());
+        !streams.is_empty()
+    }
+
+    /// Closes every standalone stream (session ended).
+    pub fn close_streams(&self) {
+        lock(&self.streams).clear();
+    }
+
+    /// Registers a request as in flight until the guard drops.
+    pub fn track(self: &Arc<Self>, id: RequestId, token: CancellationToken) -> InflightGuard {
+        lock(&self.inflight).insert(id.clone(), token);
+        InflightGuard {
+            session: self.clone(),
+            id: Some(id),
+        }
+    }
+
+    pub fn cancel(&self, id: &RequestId) {
+        if let Some(t) = lock(&self.inflight).get(id) {
+            t.cancel();
+        }
+    }
+
+    /// Cancels everything in flight (session deleted or server shutting down).
+    pub fn cancel_all(&self) {
+        for t in lock(&self.inflight).values() {
+            t.cancel();
+        }
+    }
+}
+
+pub struct InflightGuard {
+    session: Arc<Session>,
+    id: Option<RequestId>,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            lock(&self.session.inflight).remove(&id);
+        }
+    }
+}
+
+/// The sessions of one HTTP server, by id.
+#[derive(Default)]
+pub struct SessionTable {
+    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+}
+
+impl SessionTable {
+    pub fn insert(&self, s: Arc<Session>) {
+        if let Some(id) = s.id.clone() {
+            self.map
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, s);
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        let s = self
+            .map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some(s) = &s {
+            s.close_streams();
+            s.cancel_all();
+        }
+        s
+    }
+
+    /// Forgets every session (a restarted server; the session-loss fault).
+    pub fn clear(&self) {
+        let old: Vec<_> = self
+            .map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        for (_, s) in old {
+            s.close_streams();
+            s.cancel_all();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every live session (for broadcasts such as list_changed).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// A fresh session id: 128 random bits, hex (visible ASCII, as the spec requires).
+pub fn new_session_id() -> String {
+    let n: u128 = rand::random();
+    format!("{n:032x}")
+}

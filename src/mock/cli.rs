@@ -1,0 +1,203 @@
+//! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--write-config FILE] [--ledger FILE]`.
+
+use super::catalog::Catalog;
+use super::ledger::{self, Ledger};
+use super::{Mock, serve_http};
+use crate::cli::MockArgs;
+use crate::error::{Error, Result};
+use crate::mcp::protocol::Version;
+use crate::mcp::session::Session;
+use serde_json::{Map, Value, json};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub fn run(args: &MockArgs) -> Result<()> {
+    let catalogs = load_all(&args.catalogs)?;
+    let raw = match &args.ledger {
+        Some(path) => Some(ledger::raw_writer(path).map_err(|e| {
+            Error::Input(format!("cannot write the ledger {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    let mocks: Vec<Mock> = catalogs
+        .into_iter()
+        .map(|c| {
+            let names = c.tools.iter().map(|t| t.name.clone()).collect();
+            let mut l = Ledger::new(&c.name, names);
+            if let Some(tx) = &raw {
+                l = l.with_raw_sink(tx.clone());
+            }
+            Mock::with_ledger(c, l, args.seed)
+        })
+        .collect();
+    drop(raw);
+    if args.stdio {
+        let [mock] = <[Mock; 1]>::try_from(mocks)
+            .map_err(|_| Error::Input("--stdio serves exactly one catalogue".into()))?;
+        return run_stdio(mock);
+    }
+    let first = loopback_addr(&args.listen)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(serve_all(&mocks, first, args.write_config.as_deref()))?;
+    for m in &mocks {
+        let s = m.ledger().snapshot();
+        eprintln!("{}: {} requests", s.server, s.requests);
+    }
+    Ok(())
+}
+
+/// Reads every catalogue and reports every mistake, not only the first.
+fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Catalog>> {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match Catalog::load(p) {
+            Ok(c) => ok.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Sources(errors));
+    }
+    for (i, c) in ok.iter().enumerate() {
+        if let Some(other) = ok[..i].iter().find(|o| o.name == c.name) {
+            return Err(Error::Input(format!(
+                "{} and {} both define a server named `{}`; names must differ",
+                other.source.display(),
+                c.source.display(),
+                c.name
+            )));
+        }
+    }
+    Ok(ok)
+}
+
+/// Parses `--listen`; only loopback addresses are allowed.
+pub fn loopback_addr(s: &str) -> Result<SocketAddr> {
+    let addr: SocketAddr = s.parse().map_err(|_| {
+        Error::Input(format!(
+            "`{s}` is not an address: write 127.0.0.1:PORT (PORT 0 picks a free one)"
+        ))
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(Error::Input(format!(
+            "`{s}` is not a loopback address: gauntlet serves on 127.0.0.1 or [::1] only"
+        )));
+    }
+    Ok(addr)
+}
+
+async fn serve_all(mocks: &[Mock], first: SocketAddr, config: Option<&Path>) -> Result<()> {
+    let mut listeners = Vec::new();
+    for (i, m) in mocks.iter().enumerate() {
+        let addr = if i == 0 {
+            first
+        } else {
+            SocketAddr::new(first.ip(), 0)
+        };
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Run(format!("cannot listen on {addr} for `{}`: {e}", m.name())))?;
+        let local = l
+            .local_addr()
+            .map_err(|e| Error::Run(format!("cannot read the bound address: {e}")))?;
+        listeners.push((l, format!("http://{local}/mcp")));
+    }
+    if let Some(path) = config {
+        let names: Vec<&str> = mocks.iter().map(Mock::name).collect();
+        let urls: Vec<&str> = listeners.iter().map(|(_, u)| u.as_str()).collect();
+        write_config(path, &names, &urls)?;
+    }
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for (m, (l, url)) in mocks.iter().zip(listeners) {
+        let _ = writeln!(out, "serving {} at {url}", m.name());
+        let (server, sessions, token) = (m.server.clone(), m.sessions.clone(), shutdown.clone());
+        tasks.push(tokio::spawn(async move {
+            let mock = Mock { server, sessions };
+            serve_http(&mock, l, token).await;
+        }));
+    }
+    let _ = out.flush();
+    drop(out);
+    wait_for_signal().await;
+    shutdown.cancel();
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// Writes the standard `mcpServers` JSON (with both `type` and `transport`, since gateways
+/// disagree on the key).
+fn write_config(path: &Path, names: &[&str], urls: &[&str]) -> Result<()> {
+    let mut servers = Map::new();
+    for (n, u) in names.iter().zip(urls) {
+        servers.insert(
+            (*n).to_string(),
+            json!({"type": "http", "transport": "streamable-http", "url": u}),
+        );
+    }
+    let doc = json!({ "mcpServers": Value::Object(servers) });
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    std::fs::write(path, text + "\n")
+        .map_err(|e| Error::Input(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+fn run_stdio(mock: Mock) -> Result<()> {
+    // A stdio server belongs to whoever spawned it: die with the parent.
+    // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(async {
+        let shutdown = CancellationToken::new();
+        let session = Session::new(None, Version::LATEST_SESSION);
+        let serve = crate::mcp::stdio::serve(
+            mock.server.clone(),
+            session,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            shutdown.clone(),
+        );
+        tokio::pin!(serve);
+        tokio::select! {
+            r = &mut serve => r,
+            _ = wait_for_signal() => {
+                shutdown.cancel();
+                serve.await
+            }
+        }
+    })
+    .map_err(|e| Error::Run(format!("stdio failed: {e}")))?;
+    let s = mock.ledger().snapshot();
+    eprintln!("{}: {} requests", s.server, s.requests);
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! The request ledger (design §7): every request a mock receives, counted as it arrives and
+//! aggregated online so that memory stays flat; raw entries go to a JSON-lines file only when
+//! asked.
+//!
+//! Call ids are tracked in two sparse bitsets over the driver's dense id sequence ("seen" and
+//! "seen twice"); ids outside the issued range are counted as foreign.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{Mutex, mpsc};
+
+/// The methods counted by name; anything else is counted as `other`.
+const METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "prompts/list",
+    "prompts/get",
+    "logging/setLevel",
+    "completion/complete",
+    "server/discover",
+];
+
+/// How a mock answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "code")]
+pub enum Outcome {
+    Ok,
+    ToolError,
+    RpcError(i32),
+    HttpError(u16),
+    /// The client cancelled it (notifications/cancelled).
+    Cancelled,
+    /// The client went away before the answer was ready.
+    Abandoned,
+}
+
+/// What is known of a request when it arrives.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrival {
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    pub args_hash: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub arrival_ns: u64,
+}
+
+/// A recorded arrival, to be finished with its outcome.
+pub struct Ticket {
+    pub arrival: Arrival,
+    /// For calls without a call id: how many earlier calls had the same tool and arguments
+    /// (faults key on it, design §6).
+    pub key_index: u64,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    server: &'a str,
+    #[serde(flatten)]
+    arrival: &'a Arrival,
+    service_ns: u64,
+    outcome: Outcome,
+}
+
+/// Per-tool counters.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ToolCounts {
+    pub calls: u64,
+    pub ok: u64,
+    pub tool_error: u64,
+    pub rpc_error: u64,
+    pub http_error: u64,
+    pub cancelled: u64,
+    pub abandoned: u64,
+    pub service_us_sum: u64,
+}
+
+/// Call-id bookkeeping.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CallIds {
+    /// Distinct ids in the issued range.
+    pub distinct: u64,
+    /// Ids seen more than once (retries, duplicated forwarding).
+    pub repeated: u64,
+    /// Arrivals of an id already seen twice or more.
+    pub extra_arrivals: u64,
+    /// Ids outside the issued range.
+    pub foreign: u64,
+    /// Calls (tools/call) that carried no id.
+    pub missing: u64,
+}
+
+/// The ledger's aggregate, as reported.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Snapshot {
+    pub server: String,
+    pub requests: u64,
+    pub methods: BTreeMap<String, u64>,
+    pub tools: BTreeMap<String, ToolCounts>,
+    pub call_ids: CallIds,
+    /// Calls (tools/call) that carried a traceparent (in `_meta` or the header).
+    pub with_traceparent: u64,
+}
+
+/// A set of u64 over pages of 65 536 bits, allocated as ids are touched.
+#[derive(Default)]
+struct SparseBits {
+    pages: HashMap<u64, Box<[u64; 1024]>>,
+}
+
+impl SparseBits {
+    /// Sets `id`; returns whether it was already set.
+    fn insert(&mut self, id: u64) -> bool {
+        let page = self
+            .pages
+            .entry(id >> 16)
+            .or_insert_with(|| Box::new([0; 1024]));
+        let (word, bit) = (((id >> 6) & 1023) as usize, id & 63);
+        let was = page[word] >> bit & 1 == 1;
+        page[word] |= 1 << bit;
+        was
+    }
+}
+
+struct Inner {
+    issued: Range<u64>,
+    methods: Vec<u64>,
+    tools: Vec<ToolCounts>,
+    other_tools: ToolCounts,
+    requests: u64,
+    seen: SparseBits,
+    twice: SparseBits,
+    ids: CallIds,
+    with_traceparent: u64,
+    key_index: HashMap<(Option<usize>, u64), u64>,
+}
+
+/// One server's ledger.
+pub struct Ledger {
+    server: String,
+    tool_names: Vec<String>,
+    inner: Mutex<Inner>,
+    raw: Option<mpsc::Sender<String>>,
+}
+
+impl Ledger {
+    pub fn new(server: &str, tool_names: Vec<String>) -> Ledger {
+        let n = tool_names.len();
+        Ledger {
+            server: server.to_string(),
+            tool_names,
+            inner: Mutex::new(Inner {
+                issued: 0..u64::from(u32::MAX),
+                methods: vec![0; METHODS.len() + 1],
+                tools: vec![ToolCounts::default(); n],
+                other_tools: ToolCounts::default(),
+                requests: 0,
+                seen: SparseBits::default(),
+                twice: SparseBits::default(),
+                ids: CallIds::default(),
+                with_traceparent: 0,
+                key_index: HashMap::new(),
+            }),
+            raw: None,
+        }
+    }
+
+    /// Streams raw entries as JSON lines to `sink` (a writer thread keeps I/O off the calls).
+    pub fn with_raw_sink(mut self, sink: mpsc::Sender<String>) -> Ledger {
+        self.raw = Some(sink);
+        self
+    }
+
+    /// The call ids the driver issues; others count as foreign.
+    pub fn set_issued(&self, range: Range<u64>) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).issued = range;
+    }
+
+    fn tool_slot(&self, tool: Option<&str>) -> Option<usize> {
+        tool.and_then(|t| self.tool_names.iter().position(|n| n == t))
+    }
+
+    /// Counts a request as it arrives.
+    pub fn arrive(&self, arrival: Arrival) -> Ticket {
+        let slot = self.tool_slot(arrival.tool.as_deref());
+        let is_call = arrival.method == "tools/call";
+        let m = METHODS
+            .iter()
+            .position(|m| *m == arrival.method)
+            .unwrap_or(METHODS.len());
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.requests += 1;
+        g.methods[m] += 1;
+        if is_call {
+            match slot {
+                Some(i) => g.tools[i].calls += 1,
+                None => g.other_tools.calls += 1,
+            }
+            if arrival.traceparent.is_some() {
+                g.with_traceparent += 1;
+            }
+        }
+        let mut key_index = 0;
+        match arrival.call_id {
+            Some(id) if g.issued.contains(&id) => {
+                if g.seen.insert(id) {
+                    if g.twice.insert(id) {
+                        g.ids.extra_arrivals += 1;
+                    } else {
+                        g.ids.repeated += 1;
+                    }
+                } else {
+                    g.ids.distinct += 1;
+                }
+            }
+            Some(_) => g.ids.foreign += 1,
+            None => {
+                if is_call {
+                    g.ids.missing += 1;
+                    let n = g.key_index.entry((slot, arrival.args_hash)).or_insert(0);
+                    key_index = *n;
+                    *n += 1;
+                }
+            }
+        }
+        Ticket { arrival, key_index }
+    }
+
+    /// Counts how a request was answered.
+    pub fn finish(&self, ticket: &Ticket, service_ns: u64, outcome: Outcome) {
+        let a = &ticket.arrival;
+        if a.method == "tools/call" {
+            let slot = self.tool_slot(a.tool.as_deref());
+            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            let c = match slot {
+                Some(i) => &mut g.tools[i],
+                None => &mut g.other_tools,
+            };
+            match outcome {
+                Outcome::Ok => c.ok += 1,
+                Outcome::ToolError => c.tool_error += 1,
+                Outcome::RpcError(_) => c.rpc_error += 1,
+                Outcome::HttpError(_) => c.http_error += 1,
+                Outcome::Cancelled => c.cancelled += 1,
+                Outcome::Abandoned => c.abandoned += 1,
+            }
+            c.service_us_sum += service_ns / 1000;
+        }
+        if let Some(tx) = &self.raw {
+            let entry = Entry {
+                server: &self.server,
+                arrival: a,
+                service_ns,
+                outcome,
+            };
+            if let Ok(line) = serde_json::to_string(&entry) {
+                let _ = tx.send(line);
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut methods = BTreeMap::new();
+        for (i, n) in g.methods.iter().enumerate() {
+            if *n > 0 {
+                let name = METHODS.get(i).copied().unwrap_or("other");
+                methods.insert(name.to_string(), *n);
+            }
+        }
+        let mut tools: BTreeMap<String, ToolCounts> = self
+            .tool_names
+            .iter()
+            .cloned()
+            .zip(g.tools.iter().cloned())
+            .collect();
+        if g.other_tools.calls > 0 {
+            tools.insert("(unknown)".into(), g.other_tools.clone());
+        }
+        Snapshot {
+            server: self.server.clone(),
+            requests: g.requests,
+            methods,
+            tools,
+            call_ids: g.ids.clone(),
+            with_traceparent: g.with_traceparent,
+        }
+    }
+}
+
+/// Starts a thread that writes JSON lines to `path`; returns the sender for
+/// [`Ledger::with_raw_sink`]. The file is flushed when every sender is dropped.
+pub fn raw_writer(path: &Path) -> std::io::Result<mpsc::Sender<String>> {
+    let file = std::fs::File::create(path)?;
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::Builder::new()
+        .name("ledger-writer".into())
+        .spawn(move || {
+            let mut out = std::io::BufWriter::new(file);
+            for line in rx {
+                if writeln!(out, "{line}").is_err() {
+                    return;
+                }
+            }
+            let _ = out.flush();
+        })?;
+    Ok(tx)
+}
+
+/// FNV-1a over the compact JSON of the arguments: stable across processes and runs, so the
+/// driver and the mocks compute the same hash. Object keys are sorted (serde_json's map).
+pub fn args_hash(args: Option<&serde_json::Map<String, Value>>) -> u64 {
+    struct Fnv(u64);
+    impl Write for Fnv {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for b in buf {
+                self.0 ^= u64::from(*b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    match args {
+        Some(a) => {
+            let _ = serde_json::to_writer(&mut h, a);
+        }
+        None => {
+            let _ = h.write(b"{}");
+        }
+    }
+    h.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(id: Option<u64>, tool: &str) -> Arrival {
+        Arrival {
+            method: "tools/call".into(),
+            tool: Some(tool.into()),
+            args_hash: 1,
+            call_id: id,
+            traceparent: None,
+            session: None,
+            arrival_ns: 0,
+        }
+    }
+
+    #[test]
+    fn counts_ids_once_twice_and_foreign() {
+        let l = Ledger::new("s", vec!["a".into()]);
+        l.set_issued(0..100);
+        for id in [1, 2, 2, 3, 3, 3, 500] {
+            let t = l.arrive(call(Some(id), "a"));
+            l.finish(&t, 1000, Outcome::Ok);
+        }
+        let s = l.snapshot();
+        assert_eq!(s.call_ids.distinct, 3);
+        assert_eq!(s.call_ids.repeated, 2);
+        assert_eq!(s.call_ids.extra_arrivals, 1);
+        assert_eq!(s.call_ids.foreign, 1);
+        assert_eq!(s.tools["a"].calls, 7);
+        assert_eq!(s.tools["a"].ok, 7);
+        assert_eq!(s.methods["tools/call"], 7);
+    }
+
+    #[test]
+    fn calls_without_ids_get_a_per_key_index() {
+        let l = Ledger::new("s", vec!["a".into()]);
+        let idx: Vec<u64> = (0..3)
+            .map(|_| l.arrive(call(None, "a")).key_index)
+            .collect();
+        assert_eq!(idx, vec![0, 1, 2]);
+        assert_eq!(l.snapshot().call_ids.missing, 3);
+    }
+
+    #[test]
+    fn memory_is_paged_not_linear() {
+        let mut b = SparseBits::default();
+        assert!(!b.insert(3));
+        assert!(b.insert(3));
+        assert!(!b.insert(1 << 40));
+        assert_eq!(b.pages.len(), 2);
+    }
+
+    #[test]
+    fn args_hash_ignores_key_order() {
+        let a = json!({"x": 1, "y": "z"});
+        let b = json!({"y": "z", "x": 1});
+        assert_eq!(args_hash(a.as_object()), args_hash(b.as_object()));
+        assert_ne!(args_hash(a.as_object()), args_hash(None));
+    }
+}

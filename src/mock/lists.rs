@@ -1,0 +1,253 @@
+//! The catalogue methods that answer at once: initialize, the lists (with opaque cursors),
+//! resources/read, prompts/get, completion/complete, subscriptions.
+
+use super::catalog::{Catalog, PromptContent, Role};
+use super::template::Ctx;
+use crate::mcp::jsonrpc::{ErrorObject, code};
+use crate::mcp::protocol::Version;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+type Params<'a> = Option<&'a Map<String, Value>>;
+
+/// The initialize result: the negotiated revision, capabilities derived from the catalogue.
+pub fn initialize(c: &Catalog, version: Version) -> Value {
+    let mut caps = Map::new();
+    caps.insert("tools".into(), json!({"listChanged": true}));
+    caps.insert("logging".into(), json!({}));
+    if !c.resources.is_empty() || !c.templates.is_empty() {
+        caps.insert(
+            "resources".into(),
+            json!({"subscribe": true, "listChanged": false}),
+        );
+    }
+    if !c.prompts.is_empty() {
+        caps.insert("prompts".into(), json!({"listChanged": false}));
+    }
+    let completes = c.prompts.iter().any(|p| !p.complete.is_empty())
+        || c.templates.iter().any(|t| !t.complete.is_empty());
+    if completes {
+        caps.insert("completions".into(), json!({}));
+    }
+    let mut info = json!({"name": c.name, "version": c.version});
+    if let Some(t) = &c.title {
+        info["title"] = json!(t);
+    }
+    let mut r = json!({
+        "protocolVersion": version.as_str(),
+        "capabilities": caps,
+        "serverInfo": info,
+    });
+    if let Some(i) = &c.instructions {
+        r["instructions"] = json!(i);
+    }
+    r
+}
+
+fn encode_cursor(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("gauntlet:{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("gauntlet:")?
+        .parse()
+        .ok()
+}
+
+/// One page of a list; `cursor` is opaque to clients.
+pub fn page<T>(
+    params: Params,
+    items: &[T],
+    page_size: usize,
+    key: &str,
+    describe: impl Fn(&T) -> Value,
+) -> Result<Value, ErrorObject> {
+    let start = match params.and_then(|p| p.get("cursor")) {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(c)) => decode_cursor(c)
+            .filter(|o| *o <= items.len())
+            .ok_or_else(|| ErrorObject::invalid_params(format!("invalid cursor {c:?}")))?,
+        Some(_) => return Err(ErrorObject::invalid_params("`cursor` must be a string")),
+    };
+    let end = (start + page_size).min(items.len());
+    let mut r = Map::new();
+    r.insert(
+        key.into(),
+        Value::Array(items[start..end].iter().map(describe).collect()),
+    );
+    if end < items.len() {
+        r.insert("nextCursor".into(), json!(encode_cursor(end)));
+    }
+    Ok(Value::Object(r))
+}
+
+fn str_param<'a>(params: Params<'a>, name: &str) -> Result<&'a str, ErrorObject> {
+    params
+        .and_then(|p| p.get(name))
+        .and_then(Value::as_str)
+        .ok_or_else(|| ErrorObject::invalid_params(format!("missing string parameter `{name}`")))
+}
+
+fn not_found(uri: &str) -> ErrorObject {
+    ErrorObject {
+        code: code::RESOURCE_NOT_FOUND,
+        message: format!("Resource not found: {uri}"),
+        data: Some(json!({"uri": uri})),
+    }
+}
+
+pub fn read_resource(c: &Catalog, params: Params) -> Result<Value, ErrorObject> {
+    let uri = str_param(params, "uri")?;
+    if let Some(r) = c.resource(uri) {
+        return Ok(json!({"contents": [r.contents]}));
+    }
+    for t in &c.templates {
+        let Some(vars) = t.pattern.matches(uri) else {
+            continue;
+        };
+        let mut contents = json!({"uri": uri});
+        if let Some(m) = &t.mime_type {
+            contents["mimeType"] = json!(m);
+        }
+        match (&t.text, &t.blob) {
+            (Some(text), _) => {
+                let ctx = Ctx {
+                    server: &c.name,
+                    vars: &vars,
+                    ..Ctx::default()
+                };
+                contents["text"] = json!(text.render(&ctx));
+            }
+            (None, Some(b)) => contents["blob"] = json!(b),
+            (None, None) => {}
+        }
+        return Ok(json!({"contents": [contents]}));
+    }
+    Err(not_found(uri))
+}
+
+/// resources/subscribe and resources/unsubscribe: accepted (a catalogue's resources never
+/// change, so no update is ever sent).
+pub fn subscription(params: Params) -> Result<Value, ErrorObject> {
+    str_param(params, "uri")?;
+    Ok(json!({}))
+}
+
+pub fn get_prompt(c: &Catalog, params: Params) -> Result<Value, ErrorObject> {
+    let name = str_param(params, "name")?;
+    let p = c
+        .prompt(name)
+        .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?;
+    let args = match params.and_then(|p| p.get("arguments")) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(a)) => Some(a),
+        Some(_) => return Err(ErrorObject::invalid_params("`arguments` must be an object")),
+    };
+    for (arg, required) in &p.arguments {
+        if *required && !args.is_some_and(|a| a.contains_key(arg)) {
+            return Err(ErrorObject::invalid_params(format!(
+                "missing required argument `{arg}` for prompt `{name}`"
+            )));
+        }
+    }
+    let ctx = Ctx {
+        args,
+        server: &c.name,
+        ..Ctx::default()
+    };
+    let messages: Vec<Value> = p
+        .messages
+        .iter()
+        .map(|(role, content)| {
+            let role = match role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            let content = match content {
+                PromptContent::Text(t) => json!({"type": "text", "text": t.render(&ctx)}),
+                PromptContent::Json(j) => j.render(&ctx),
+            };
+            json!({"role": role, "content": content})
+        })
+        .collect();
+    let mut r = json!({"messages": messages});
+    if let Some(d) = p.descriptor.get("description") {
+        r["description"] = d.clone();
+    }
+    Ok(r)
+}
+
+/// completion/complete: the catalogue's values for the argument, filtered by prefix.
+pub fn complete(c: &Catalog, params: Params) -> Result<Value, ErrorObject> {
+    let r = params
+        .and_then(|p| p.get("ref"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| ErrorObject::invalid_params("missing object parameter `ref`"))?;
+    let arg = params
+        .and_then(|p| p.get("argument"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| ErrorObject::invalid_params("missing object parameter `argument`"))?;
+    let arg_name = arg.get("name").and_then(Value::as_str).unwrap_or_default();
+    let prefix = arg.get("value").and_then(Value::as_str).unwrap_or_default();
+    let table = match r.get("type").and_then(Value::as_str) {
+        Some("ref/prompt") => {
+            let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
+            &c.prompt(name)
+                .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown prompt: {name}")))?
+                .complete
+        }
+        Some("ref/resource") => {
+            let uri = r.get("uri").and_then(Value::as_str).unwrap_or_default();
+            let t = c
+                .templates
+                .iter()
+                .find(|t| t.descriptor.get("uriTemplate").and_then(Value::as_str) == Some(uri));
+            &t.ok_or_else(|| {
+                ErrorObject::invalid_params(format!("Unknown resource template: {uri}"))
+            })?
+            .complete
+        }
+        _ => {
+            return Err(ErrorObject::invalid_params(
+                "`ref.type` must be ref/prompt or ref/resource",
+            ));
+        }
+    };
+    let matching: Vec<&String> = table
+        .get(arg_name)
+        .map(|v| v.iter().filter(|s| s.starts_with(prefix)).collect())
+        .unwrap_or_default();
+    let values: Vec<&String> = matching.iter().take(100).copied().collect();
+    Ok(json!({"completion": {
+        "values": values,
+        "total": matching.len(),
+        "hasMore": matching.len() > values.len(),
+    }}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
+        assert_eq!(decode_cursor("!!"), None);
+        let items: Vec<u32> = (0..5).collect();
+        let p1 = page(None, &items, 2, "xs", |x| json!(x)).unwrap();
+        assert_eq!(p1["xs"], json!([0, 1]));
+        let cursor = p1["nextCursor"].as_str().unwrap().to_string();
+        let params = json!({"cursor": cursor});
+        let p2 = page(params.as_object(), &items, 2, "xs", |x| json!(x)).unwrap();
+        assert_eq!(p2["xs"], json!([2, 3]));
+        let bad = json!({"cursor": "nope"});
+        assert!(page(bad.as_object(), &items, 2, "xs", |x| json!(x)).is_err());
+        let last = json!({"cursor": encode_cursor(4)});
+        let p3 = page(last.as_object(), &items, 2, "xs", |x| json!(x)).unwrap();
+        assert!(p3.get("nextCursor").is_none());
+    }
+}

@@ -1,0 +1,75 @@
+//! Mock MCP servers defined by catalogue files.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`catalog`] | the YAML catalogue: reading, checking (file:line:col), compiling |
+//! | [`template`] | `{{…}}` result templates, compiled once, rendered per call |
+//! | [`server`] | [`server::MockServer`]: a catalogue behind the MCP [`Service`](crate::mcp::service::Service) |
+//! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
+//! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
+//! | [`cli`] | `gauntlet mock` |
+//!
+//! A server is started with [`serve_http`] on a listener the caller bound (port 0 in tests)
+//! and stops when its shutdown token fires.
+
+pub mod catalog;
+pub mod cli;
+pub mod ledger;
+pub mod lists;
+pub mod server;
+pub mod template;
+
+use crate::mcp::http::{self, HttpFront};
+use crate::mcp::session::SessionTable;
+use catalog::Catalog;
+use ledger::Ledger;
+use server::MockServer;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A mock server with its ledger and sessions, ready to serve.
+pub struct Mock {
+    pub server: Arc<MockServer>,
+    pub sessions: Arc<SessionTable>,
+}
+
+impl Mock {
+    pub fn new(catalog: Catalog, seed: u64) -> Mock {
+        let names = catalog.tools.iter().map(|t| t.name.clone()).collect();
+        let ledger = Ledger::new(&catalog.name, names);
+        Mock::with_ledger(catalog, ledger, seed)
+    }
+
+    pub fn with_ledger(catalog: Catalog, ledger: Ledger, seed: u64) -> Mock {
+        Mock {
+            server: Arc::new(MockServer::new(Arc::new(catalog), Arc::new(ledger), seed)),
+            sessions: Arc::new(SessionTable::default()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.server.catalog.name
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.server.ledger
+    }
+
+    /// Sends notifications/tools/list_changed on every open session stream.
+    pub fn tools_changed(&self) {
+        let n = crate::mcp::jsonrpc::Notification::new(
+            "notifications/tools/list_changed",
+            serde_json::Value::Null,
+        );
+        for s in self.sessions.all() {
+            s.push(crate::mcp::jsonrpc::Message::Notification(n.clone()));
+        }
+    }
+}
+
+/// Serves `mock` over Streamable HTTP at `/mcp` until `shutdown` fires.
+pub async fn serve_http(mock: &Mock, listener: TcpListener, shutdown: CancellationToken) {
+    let front = HttpFront::new(mock.server.clone(), mock.sessions.clone());
+    http::serve(listener, front, shutdown).await;
+}

@@ -1,0 +1,423 @@
+//! A mock MCP server: a [`Catalog`] behind the [`Service`] trait. Every request goes through
+//! the [`Ledger`] as it arrives; tools/call applies the catalogue's behaviour (error mix,
+//! service time, notifications) decided as a pure function of the call's key.
+
+use super::catalog::{Catalog, ContentTemplate, Failure, ResponseMode, Tool};
+use super::ledger::{self, Arrival, Ledger, Outcome, Ticket};
+use super::lists;
+use super::template::Ctx;
+use crate::clock;
+use crate::dist::{mix, unit};
+use crate::mcp::jsonrpc::{ErrorObject, Notification, Request};
+use crate::mcp::protocol::{LogLevel, meta};
+use crate::mcp::service::{CallContext, Handled, HttpFault, Notifier, Reply, Service};
+use crate::mcp::session::Session;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A mock server.
+pub struct MockServer {
+    pub catalog: Arc<Catalog>,
+    pub ledger: Arc<Ledger>,
+    /// Seeds the per-call decisions (error mix, service time).
+    pub seed: u64,
+}
+
+impl MockServer {
+    pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
+        MockServer {
+            catalog,
+            ledger,
+            seed,
+        }
+    }
+
+    fn arrival(&self, req: &Request, ctx: &CallContext) -> Arrival {
+        let params = req.params.as_ref();
+        let m = params
+            .and_then(|p| p.get("_meta"))
+            .and_then(Value::as_object);
+        let is_call = req.method == "tools/call";
+        let tool = if is_call {
+            params
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        } else {
+            None
+        };
+        let args = params
+            .and_then(|p| p.get("arguments"))
+            .and_then(Value::as_object);
+        Arrival {
+            method: req.method.clone(),
+            tool,
+            args_hash: if is_call { ledger::args_hash(args) } else { 0 },
+            call_id: m
+                .and_then(|m| m.get(meta::CALL_ID))
+                .and_then(Value::as_u64)
+                .or(ctx.call_id_header),
+            traceparent: m
+                .and_then(|m| m.get(meta::TRACEPARENT))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| ctx.traceparent.clone()),
+            session: ctx.session.id().map(str::to_owned),
+            arrival_ns: ctx.arrival_ns,
+        }
+    }
+
+    /// Answers a request that needs no waiting; counts it in the ledger.
+    fn immediate(&self, ticket: Ticket, result: Result<Value, ErrorObject>) -> Handled {
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::RpcError(e.code),
+        };
+        let service = clock::now_ns().saturating_sub(ticket.arrival.arrival_ns);
+        self.ledger.finish(&ticket, service, outcome);
+        Handled::now(Reply { result, http: None })
+    }
+}
+
+impl Service for MockServer {
+    fn request(&self, req: Request, ctx: CallContext) -> Handled {
+        let ticket = self.ledger.arrive(self.arrival(&req, &ctx));
+        let params = req.params.as_ref();
+        let c = &self.catalog;
+        let result = match req.method.as_str() {
+            "tools/call" => return self.call_tool(ticket, params, ctx),
+            "initialize" => Ok(lists::initialize(c, ctx.session.version())),
+            "ping" => Ok(json!({})),
+            "tools/list" => lists::page(params, &c.tools, c.page_size, "tools", |t| {
+                t.descriptor.clone()
+            }),
+            "resources/list" => lists::page(params, &c.resources, c.page_size, "resources", |r| {
+                r.descriptor.clone()
+            }),
+            "resources/templates/list" => lists::page(
+                params,
+                &c.templates,
+                c.page_size,
+                "resourceTemplates",
+                |t| t.descriptor.clone(),
+            ),
+            "prompts/list" => lists::page(params, &c.prompts, c.page_size, "prompts", |p| {
+                p.descriptor.clone()
+            }),
+            "resources/read" => lists::read_resource(c, params),
+            "resources/subscribe" | "resources/unsubscribe" => lists::subscription(params),
+            "prompts/get" => lists::get_prompt(c, params),
+            "completion/complete" => lists::complete(c, params),
+            "logging/setLevel" => set_level(&ctx.session, params),
+            other => Err(ErrorObject::method_not_found(other)),
+        };
+        self.immediate(ticket, result)
+    }
+
+    fn notification(&self, _n: Notification, _session: &Arc<Session>) {
+        // notifications/initialized, roots/list_changed…: nothing for a mock to do.
+    }
+}
+
+fn set_level(session: &Session, params: Option<&Map<String, Value>>) -> Result<Value, ErrorObject> {
+    let level = params
+        .and_then(|p| p.get("level"))
+        .cloned()
+        .and_then(|v| serde_json::from_value::<LogLevel>(v).ok())
+        .ok_or_else(|| {
+            ErrorObject::invalid_params(
+                "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
+            )
+        })?;
+    session.set_log_level(level);
+    Ok(json!({}))
+}
+
+/// The decisions for one call, fixed before any work starts.
+struct Plan {
+    failure: Option<Failure>,
+    delay: Duration,
+    progress_token: Option<Value>,
+    logs: bool,
+}
+
+impl MockServer {
+    /// The per-call key for decisions: the caller's call id, or (tool, arguments, per-key
+    /// index) for calls without one (design §6).
+    fn call_key(&self, ticket: &Ticket) -> u64 {
+        match ticket.arrival.call_id {
+            Some(id) => mix(id),
+            None => {
+                mix(ticket.arrival.args_hash ^ mix(ticket.key_index))
+                    ^ ticket.arrival.tool.as_deref().map_or(0, str_hash)
+            }
+        }
+    }
+
+    fn plan(&self, tool: &Tool, ticket: &Ticket, params: &Map<String, Value>, s: &Session) -> Plan {
+        let key = self.call_key(ticket);
+        let seed = self.seed ^ str_hash(&self.catalog.name);
+        let b = &tool.behaviour;
+        let u = unit(seed, key);
+        let mut cumulative = 0.0;
+        let failure = b.errors.iter().find_map(|e| {
+            cumulative += e.rate;
+            (u < cumulative).then(|| e.failure.clone())
+        });
+        let delay = if b.service_time.is_zero() {
+            Duration::ZERO
+        } else {
+            b.service_time
+                .sample(unit(seed ^ 1, key), unit(seed ^ 2, key))
+        };
+        let progress_token = params
+            .get("_meta")
+            .and_then(|m| m.get(meta::PROGRESS_TOKEN))
+            .filter(|_| tool.progress_steps > 0)
+            .cloned();
+        let level = s.log_level();
+        let logs = tool.logs.iter().any(|l| l.level >= level);
+        Plan {
+            failure,
+            delay,
+            progress_token,
+            logs,
+        }
+    }
+
+    fn call_tool(
+        &self,
+        ticket: Ticket,
+        params: Option<&Map<String, Value>>,
+        ctx: CallContext,
+    ) -> Handled {
+        let (tool, params) = match self.check_call(params) {
+            Ok(x) => x,
+            Err(e) => return self.immediate(ticket, Err(e)),
+        };
+        let plan = self.plan(tool, &ticket, params, &ctx.session);
+        let notifies = plan.progress_token.is_some() || plan.logs;
+        let stream = match tool.behaviour.response {
+            ResponseMode::Json => false,
+            ResponseMode::Sse => true,
+            ResponseMode::Auto => notifies,
+        } && !matches!(plan.failure, Some(Failure::Http { .. }));
+        let call = Call {
+            catalog: self.catalog.clone(),
+            ledger: self.ledger.clone(),
+            tool_index: self.catalog.tool_index[&tool.name],
+            args: params.get("arguments").and_then(Value::as_object).cloned(),
+            ticket: Some(ticket),
+            cancel: ctx.cancel.clone(),
+        };
+        Handled {
+            stream,
+            reply: Box::pin(call.run(plan, ctx.notify, ctx.session)),
+        }
+    }
+
+    /// Finds the tool and checks the arguments against its schema (-32602 otherwise).
+    fn check_call<'a>(
+        &'a self,
+        params: Option<&'a Map<String, Value>>,
+    ) -> Result<(&'a Tool, &'a Map<String, Value>), ErrorObject> {
+        let params =
+            params.ok_or_else(|| ErrorObject::invalid_params("tools/call needs params"))?;
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ErrorObject::invalid_params("tools/call needs a string `name`"))?;
+        let tool = self
+            .catalog
+            .tool(name)
+            .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {name}")))?;
+        let args = match params.get("arguments") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(a)) => Some(a),
+            Some(_) => return Err(ErrorObject::invalid_params("`arguments` must be an object")),
+        };
+        check_arguments(tool, args)?;
+        Ok((tool, params))
+    }
+}
+
+fn check_arguments(tool: &Tool, args: Option<&Map<String, Value>>) -> Result<(), ErrorObject> {
+    for r in &tool.required {
+        if !args.is_some_and(|a| a.contains_key(r)) {
+            return Err(ErrorObject::invalid_params(format!(
+                "missing required argument `{r}` for tool `{}`",
+                tool.name
+            )));
+        }
+    }
+    let Some(args) = args else { return Ok(()) };
+    for (name, ty) in &tool.properties {
+        let (Some(v), Some(ty)) = (args.get(name), ty) else {
+            continue;
+        };
+        let fits = match ty.as_str() {
+            "string" => v.is_string(),
+            "number" => v.is_number(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "boolean" => v.is_boolean(),
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            _ => true,
+        };
+        if !fits {
+            return Err(ErrorObject::invalid_params(format!(
+                "argument `{name}` of tool `{}` must be of type {ty}",
+                tool.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// FNV-1a of a string (stable across runs).
+fn str_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One tools/call in progress. If it is dropped before it answers (the client went away, or
+/// cancelled), the ledger still records how it ended.
+struct Call {
+    catalog: Arc<Catalog>,
+    ledger: Arc<Ledger>,
+    tool_index: usize,
+    args: Option<Map<String, Value>>,
+    ticket: Option<Ticket>,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            let outcome = if self.cancel.is_cancelled() {
+                Outcome::Cancelled
+            } else {
+                Outcome::Abandoned
+            };
+            let service = clock::now_ns().saturating_sub(t.arrival.arrival_ns);
+            self.ledger.finish(&t, service, outcome);
+        }
+    }
+}
+
+impl Call {
+    async fn run(mut self, plan: Plan, notify: Notifier, session: Arc<Session>) -> Option<Reply> {
+        let tool = &self.catalog.tools[self.tool_index];
+        let call_id = self.ticket.as_ref().and_then(|t| t.arrival.call_id);
+        let ctx = Ctx {
+            args: self.args.as_ref(),
+            tool: &tool.name,
+            server: &self.catalog.name,
+            call_id,
+            vars: &[],
+        };
+        if plan.logs {
+            let level = session.log_level();
+            for l in tool.logs.iter().filter(|l| l.level >= level) {
+                let mut p = json!({"level": l.level, "data": l.data.render(&ctx)});
+                if let Some(logger) = &l.logger {
+                    p["logger"] = json!(logger);
+                }
+                notify.send(Notification::new("notifications/message", p));
+            }
+        }
+        match &plan.progress_token {
+            Some(token) => {
+                let n = tool.progress_steps;
+                let step = plan.delay / (n + 1);
+                for i in 1..=n {
+                    if !step.is_zero() {
+                        tokio::time::sleep(step).await;
+                    }
+                    notify.send(Notification::new(
+                        "notifications/progress",
+                        json!({"progressToken": token, "progress": i, "total": n,
+                               "message": format!("step {i} of {n}")}),
+                    ));
+                }
+                if !step.is_zero() {
+                    tokio::time::sleep(plan.delay.saturating_sub(step * n)).await;
+                }
+            }
+            None if !plan.delay.is_zero() => tokio::time::sleep(plan.delay).await,
+            None => {}
+        }
+        let ticket = self.ticket.take()?;
+        let service_ns = clock::now_ns().saturating_sub(ticket.arrival.arrival_ns);
+        let (reply, outcome) = answer(tool, &ctx, plan.failure, service_ns);
+        self.ledger.finish(&ticket, service_ns, outcome);
+        Some(reply)
+    }
+}
+
+/// Builds the answer: the planned failure, or the tool's result with the service time in
+/// `_meta`.
+fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> (Reply, Outcome) {
+    let result = |content: Vec<Value>, is_error: bool, structured: Option<Value>| {
+        let mut r = Map::new();
+        r.insert("content".into(), Value::Array(content));
+        if let Some(s) = structured {
+            r.insert("structuredContent".into(), s);
+        }
+        r.insert("isError".into(), Value::Bool(is_error));
+        r.insert(
+            "_meta".into(),
+            json!({ meta::SERVICE_US: service_ns / 1000 }),
+        );
+        Value::Object(r)
+    };
+    match failure {
+        Some(Failure::Rpc { code, message }) => (
+            Reply::err(ErrorObject::new(code, message)),
+            Outcome::RpcError(code),
+        ),
+        Some(Failure::Http {
+            status,
+            retry_after_s,
+        }) => (
+            Reply {
+                result: Err(ErrorObject::new(-32603, format!("HTTP {status}"))),
+                http: Some(HttpFault {
+                    status,
+                    retry_after_s,
+                }),
+            },
+            Outcome::HttpError(status),
+        ),
+        Some(Failure::ToolError(message)) => (
+            Reply::ok(result(
+                vec![json!({"type": "text", "text": message})],
+                true,
+                None,
+            )),
+            Outcome::ToolError,
+        ),
+        None => {
+            let content = tool
+                .content
+                .iter()
+                .map(|c| match c {
+                    ContentTemplate::Text(t) => json!({"type": "text", "text": t.render(ctx)}),
+                    ContentTemplate::Fixed(v) => v.clone(),
+                })
+                .collect();
+            let structured = tool.structured.as_ref().map(|s| s.render(ctx));
+            let outcome = if tool.is_error {
+                Outcome::ToolError
+            } else {
+                Outcome::Ok
+            };
+            (
+                Reply::ok(result(content, tool.is_error, structured)),
+                outcome,
+            )
+        }
+    }
+}
