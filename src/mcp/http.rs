@@ -310,7 +310,7 @@ async fn request<S: Service>(
                 }));
             }
         });
-        return sse_response(rx);
+        return sse_response(rx, session.version());
     }
     drop(tx);
     let reply = work.await;
@@ -398,7 +398,8 @@ fn get_stream<S: Service>(front: &Arc<HttpFront<S>>, headers: &HeaderMap) -> Htt
         Ok(s) => s,
         Err(r) => return r,
     };
-    sse_response(session.open_stream())
+    let version = session.version();
+    sse_response(session.open_stream(), version)
 }
 
 fn delete<S: Service>(front: &Arc<HttpFront<S>>, headers: &HeaderMap) -> HttpResponse {
@@ -501,13 +502,26 @@ fn local_origin(h: &HeaderMap) -> bool {
     origin_ok && host_hdr_ok
 }
 
-fn sse_response(rx: mpsc::UnboundedReceiver<Message>) -> HttpResponse {
-    let events = stream::unfold(rx, |mut rx| async move {
+/// Streams numbered since the server started; event ids are `<stream>-<n>`.
+static STREAMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// The reconnection delay announced in priming events.
+const RETRY_MS: u64 = 1000;
+
+/// An SSE body carrying `rx`'s messages. From 2025-11-25 on, the stream opens with a priming
+/// event (an id and `retry`) and every event has an id, so that a client can resume.
+fn sse_response(rx: mpsc::UnboundedReceiver<Message>, version: Version) -> HttpResponse {
+    let ids = version >= Version::V2025_11_25;
+    let stream_no = STREAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let first = ids.then(|| sse::priming(&format!("{stream_no}-0"), RETRY_MS));
+    let head = stream::iter(first.map(|b| Ok::<_, Infallible>(Frame::data(b))));
+    let events = stream::unfold((rx, 1u64), move |(mut rx, n)| async move {
         let msg = rx.recv().await?;
-        let frame = Frame::data(sse::event(None, Some("message"), &msg.to_vec()));
-        Some((Ok::<_, Infallible>(frame), rx))
+        let id = ids.then(|| format!("{stream_no}-{n}"));
+        let frame = Frame::data(sse::event(id.as_deref(), Some("message"), &msg.to_vec()));
+        Some((Ok::<_, Infallible>(frame), (rx, n + 1)))
     });
-    let mut r = http::Response::new(BodyExt::boxed(StreamBody::new(events)));
+    let body = StreamBody::new(futures_util::StreamExt::chain(head, events));
+    let mut r = http::Response::new(BodyExt::boxed(body));
     let h = r.headers_mut();
     h.insert(
         http::header::CONTENT_TYPE,

@@ -24,6 +24,12 @@ pub fn event(id: Option<&str>, name: Option<&str>, data: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// The priming event that opens a stream (2025-11-25): an id to resume from and the
+/// reconnection delay, with empty data.
+pub fn priming(id: &str, retry_ms: u64) -> Bytes {
+    Bytes::from(format!("id: {id}\nretry: {retry_ms}\ndata: \n\n"))
+}
+
 /// A comment line, used as a keep-alive.
 pub fn comment(text: &str) -> Bytes {
     Bytes::from(format!(": {text}\n\n"))
@@ -40,5 +46,6 @@ mod tests {
             b"id: 1\nevent: message\ndata: {}\n\n"
         );
         assert_eq!(&event(None, None, b"a\nb")[..], b"data: a\ndata: b\n\n");
+        assert_eq!(&priming("7-0", 500)[..], b"id: 7-0\nretry: 500\ndata: \n\n");
     }
 }

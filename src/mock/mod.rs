@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A mock server with its ledger and sessions, ready to serve.
+#[derive(Clone)]
 pub struct Mock {
     pub server: Arc<MockServer>,
     pub sessions: Arc<SessionTable>,
