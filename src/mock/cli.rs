@@ -1,7 +1,7 @@
 //! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--write-config FILE] [--ledger FILE]`.
 
 use super::catalog::Catalog;
-use super::ledger::{self, Ledger};
+use super::ledger::{Ledger, RawWriter};
 use super::{Mock, serve_http};
 use crate::cli::MockArgs;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub fn run(args: &MockArgs) -> Result<()> {
     let catalogs = load_all(&args.catalogs)?;
     let raw = match &args.ledger {
-        Some(path) => Some(ledger::raw_writer(path).map_err(|e| {
+        Some(path) => Some(RawWriter::create(path).map_err(|e| {
             Error::Input(format!("cannot write the ledger {}: {e}", path.display()))
         })?),
         None => None,
@@ -27,18 +27,27 @@ pub fn run(args: &MockArgs) -> Result<()> {
         .map(|c| {
             let names = c.tools.iter().map(|t| t.name.clone()).collect();
             let mut l = Ledger::new(&c.name, names);
-            if let Some(tx) = &raw {
-                l = l.with_raw_sink(tx.clone());
+            if let Some(w) = &raw {
+                l = l.with_raw_sink(w.sink());
             }
             Mock::with_ledger(c, l, args.seed)
         })
         .collect();
-    drop(raw);
-    if args.stdio {
-        let [mock] = <[Mock; 1]>::try_from(mocks)
-            .map_err(|_| Error::Input("--stdio serves exactly one catalogue".into()))?;
-        return run_stdio(mock);
+    let served = if args.stdio {
+        match <[Mock; 1]>::try_from(mocks) {
+            Ok([mock]) => run_stdio(mock),
+            Err(_) => Err(Error::Input("--stdio serves exactly one catalogue".into())),
+        }
+    } else {
+        serve_http_mocks(mocks, args)
+    };
+    if let Some(w) = raw {
+        w.finish();
     }
+    served
+}
+
+fn serve_http_mocks(mocks: Vec<Mock>, args: &MockArgs) -> Result<()> {
     let first = loopback_addr(&args.listen)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -303,23 +303,41 @@ impl Ledger {
     }
 }
 
-/// Starts a thread that writes JSON lines to `path`; returns the sender for
-/// [`Ledger::with_raw_sink`]. The file is flushed when every sender is dropped.
-pub fn raw_writer(path: &Path) -> std::io::Result<mpsc::Sender<String>> {
-    let file = std::fs::File::create(path)?;
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::Builder::new()
-        .name("ledger-writer".into())
-        .spawn(move || {
-            let mut out = std::io::BufWriter::new(file);
-            for line in rx {
-                if writeln!(out, "{line}").is_err() {
-                    return;
+/// A thread that writes raw ledger entries as JSON lines.
+pub struct RawWriter {
+    tx: mpsc::Sender<String>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RawWriter {
+    /// Creates `path` and starts the writer.
+    pub fn create(path: &Path) -> std::io::Result<RawWriter> {
+        let file = std::fs::File::create(path)?;
+        let (tx, rx) = mpsc::channel::<String>();
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || {
+                let mut out = std::io::BufWriter::new(file);
+                for line in rx {
+                    if writeln!(out, "{line}").is_err() {
+                        return;
+                    }
                 }
-            }
-            let _ = out.flush();
-        })?;
-    Ok(tx)
+                let _ = out.flush();
+            })?;
+        Ok(RawWriter { tx, thread })
+    }
+
+    /// A sender for [`Ledger::with_raw_sink`].
+    pub fn sink(&self) -> mpsc::Sender<String> {
+        self.tx.clone()
+    }
+
+    /// Waits until every line is on disk; call after every ledger using it is dropped.
+    pub fn finish(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
 }
 
 /// FNV-1a over the compact JSON of the arguments: stable across processes and runs, so the

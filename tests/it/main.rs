@@ -1,0 +1,9 @@
+mod cli;
+mod common;
+mod conformance;
+mod fuzz;
+mod inproc;
+mod interop_python;
+mod interop_ts;
+mod rmcp_client;
+mod wire;
