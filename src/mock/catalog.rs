@@ -446,7 +446,7 @@ fn compile(spec: FileSpec, path: &Path) -> Res<Catalog> {
                 format!("tool `{}` is defined twice", t.name.value),
             ));
         }
-        tools.push(tool(t, &defaults, &spec.behaviour, path)?);
+        tools.push(tool(t, &defaults, path)?);
     }
     let mut seen = HashSet::new();
     let mut resources = Vec::new();
@@ -581,27 +581,16 @@ fn default_message(code: i32) -> &'static str {
     }
 }
 
-fn tool(t: &ToolSpec, defaults: &Behaviour, b: &BehaviourSpec, path: &Path) -> Res<Tool> {
-    let at = |loc, m: String| SourceError::at(path, loc, m);
-    let name = &t.name.value;
-    if name.is_empty() || name.len() > 128 {
-        return Err(at(
-            t.name.referenced,
-            "a tool name has 1 to 128 characters".into(),
-        ));
-    }
-    let schema = &t.input_schema.value;
-    let Some(obj) = schema.as_object() else {
-        return Err(at(
-            t.input_schema.referenced,
-            "`inputSchema` must be a JSON Schema object (type: object, properties: …)".into(),
-        ));
-    };
+/// The argument names, types and required list of an `inputSchema`.
+type Signature = (Vec<(String, Option<String>)>, Vec<String>);
+
+fn signature(schema: &Spanned<Value>, path: &Path) -> Res<Signature> {
+    let at = |m: &str| SourceError::at(path, schema.referenced, m.to_string());
+    let obj = schema.value.as_object().ok_or_else(|| {
+        at("`inputSchema` must be a JSON Schema object (type: object, properties: …)")
+    })?;
     if obj.get("type").and_then(Value::as_str) != Some("object") {
-        return Err(at(
-            t.input_schema.referenced,
-            "`inputSchema` must have `type: object`".into(),
-        ));
+        return Err(at("`inputSchema` must have `type: object`"));
     }
     let properties: Vec<(String, Option<String>)> = obj
         .get("properties")
@@ -628,11 +617,43 @@ fn tool(t: &ToolSpec, defaults: &Behaviour, b: &BehaviourSpec, path: &Path) -> R
         .iter()
         .find(|r| !properties.iter().any(|(p, _)| p == *r))
     {
+        return Err(at(&format!(
+            "`required` names `{missing}`, which is not in `properties`"
+        )));
+    }
+    Ok((properties, required))
+}
+
+/// The tools/list entry.
+fn tool_descriptor(t: &ToolSpec) -> Value {
+    let mut d = Map::new();
+    d.insert("name".into(), json!(t.name.value));
+    if let Some(v) = &t.title {
+        d.insert("title".into(), json!(v));
+    }
+    if let Some(v) = &t.description {
+        d.insert("description".into(), json!(v));
+    }
+    d.insert("inputSchema".into(), t.input_schema.value.clone());
+    if let Some(v) = &t.output_schema {
+        d.insert("outputSchema".into(), v.clone());
+    }
+    if let Some(v) = &t.annotations {
+        d.insert("annotations".into(), v.clone());
+    }
+    Value::Object(d)
+}
+
+fn tool(t: &ToolSpec, defaults: &Behaviour, path: &Path) -> Res<Tool> {
+    let at = |loc, m: String| SourceError::at(path, loc, m);
+    let name = &t.name.value;
+    if name.is_empty() || name.len() > 128 {
         return Err(at(
-            t.input_schema.referenced,
-            format!("`required` names `{missing}`, which is not in `properties`"),
+            t.name.referenced,
+            "a tool name has 1 to 128 characters".into(),
         ));
     }
+    let (properties, required) = signature(&t.input_schema, path)?;
     let arg_names: Vec<String> = properties.iter().map(|(n, _)| n.clone()).collect();
     let scope = Scope {
         args: Some(&arg_names),
@@ -665,27 +686,12 @@ fn tool(t: &ToolSpec, defaults: &Behaviour, b: &BehaviourSpec, path: &Path) -> R
     let own = BehaviourSpec {
         service_time: t.service_time.clone(),
         errors: t.errors.clone(),
-        response: t.response.or(b.response),
+        response: t.response,
         page_size: None,
     };
-    let mut descriptor = Map::new();
-    descriptor.insert("name".into(), json!(name));
-    if let Some(v) = &t.title {
-        descriptor.insert("title".into(), json!(v));
-    }
-    if let Some(v) = &t.description {
-        descriptor.insert("description".into(), json!(v));
-    }
-    descriptor.insert("inputSchema".into(), schema.clone());
-    if let Some(v) = &t.output_schema {
-        descriptor.insert("outputSchema".into(), v.clone());
-    }
-    if let Some(v) = &t.annotations {
-        descriptor.insert("annotations".into(), v.clone());
-    }
     Ok(Tool {
         name: name.clone(),
-        descriptor: Value::Object(descriptor),
+        descriptor: tool_descriptor(t),
         cacheable: t.cacheable,
         content,
         structured,
