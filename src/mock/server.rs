@@ -86,7 +86,7 @@ impl Service for MockServer {
         let params = req.params.as_ref();
         let c = &self.catalog;
         let result = match req.method.as_str() {
-            "tools/call" => return self.call_tool(ticket, params, ctx),
+            "tools/call" => return self.call_tool(ticket, req.params, ctx),
             "initialize" => Ok(lists::initialize(c, ctx.session.version())),
             "ping" => Ok(json!({})),
             "tools/list" => lists::page(params, &c.tools, c.page_size, "tools", |t| {
@@ -189,25 +189,33 @@ impl MockServer {
     fn call_tool(
         &self,
         ticket: Ticket,
-        params: Option<&Map<String, Value>>,
+        params: Option<Map<String, Value>>,
         ctx: CallContext,
     ) -> Handled {
-        let (tool, params) = match self.check_call(params) {
-            Ok(x) => x,
+        let (tool_index, plan) = match self.check_call(params.as_ref()) {
+            Ok((i, p)) => (
+                i,
+                self.plan(&self.catalog.tools[i], &ticket, p, &ctx.session),
+            ),
             Err(e) => return self.immediate(ticket, Err(e)),
         };
-        let plan = self.plan(tool, &ticket, params, &ctx.session);
+        let tool = &self.catalog.tools[tool_index];
         let notifies = plan.progress_token.is_some() || plan.logs;
         let stream = match tool.behaviour.response {
             ResponseMode::Json => false,
             ResponseMode::Sse => true,
             ResponseMode::Auto => notifies,
         } && !matches!(plan.failure, Some(Failure::Http { .. }));
+        // The arguments move into the call: no copy on the hot path.
+        let args = params.and_then(|mut p| match p.remove("arguments") {
+            Some(Value::Object(a)) => Some(a),
+            _ => None,
+        });
         let call = Call {
             catalog: self.catalog.clone(),
             ledger: self.ledger.clone(),
-            tool_index: self.catalog.tool_index[&tool.name],
-            args: params.get("arguments").and_then(Value::as_object).cloned(),
+            tool_index,
+            args,
             ticket: Some(ticket),
             cancel: ctx.cancel.clone(),
         };
@@ -217,28 +225,30 @@ impl MockServer {
         }
     }
 
-    /// Finds the tool and checks the arguments against its schema (-32602 otherwise).
+    /// Finds the tool (by index) and checks the arguments against its schema (-32602
+    /// otherwise).
     fn check_call<'a>(
-        &'a self,
+        &self,
         params: Option<&'a Map<String, Value>>,
-    ) -> Result<(&'a Tool, &'a Map<String, Value>), ErrorObject> {
+    ) -> Result<(usize, &'a Map<String, Value>), ErrorObject> {
         let params =
             params.ok_or_else(|| ErrorObject::invalid_params("tools/call needs params"))?;
         let name = params
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| ErrorObject::invalid_params("tools/call needs a string `name`"))?;
-        let tool = self
+        let index = *self
             .catalog
-            .tool(name)
+            .tool_index
+            .get(name)
             .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown tool: {name}")))?;
         let args = match params.get("arguments") {
             None | Some(Value::Null) => None,
             Some(Value::Object(a)) => Some(a),
             Some(_) => return Err(ErrorObject::invalid_params("`arguments` must be an object")),
         };
-        check_arguments(tool, args)?;
-        Ok((tool, params))
+        check_arguments(&self.catalog.tools[index], args)?;
+        Ok((index, params))
     }
 }
 
