@@ -207,6 +207,7 @@ pub struct MockProc {
     child: Child,
     urls: BTreeMap<String, String>,
     stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<thread::JoinHandle<()>>,
 }
 
 impl MockProc {
@@ -236,7 +237,7 @@ impl MockProc {
         let stderr = Arc::new(Mutex::new(String::new()));
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let stderr_log = Arc::clone(&stderr);
-        thread::spawn(move || {
+        let stderr_reader = thread::spawn(move || {
             for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
                 eprintln!("[mock] {line}");
                 let mut log = stderr_log.lock().unwrap_or_else(|p| p.into_inner());
@@ -260,6 +261,7 @@ impl MockProc {
             child,
             urls: BTreeMap::new(),
             stderr,
+            stderr_reader: Some(stderr_reader),
         };
         let deadline = Instant::now() + Self::READY_TIMEOUT;
         let mut seen = Vec::new();
@@ -331,6 +333,34 @@ impl MockProc {
     /// The process id of the mock process.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits up to `timeout` for the mock to exit (after a signal, say). `None`: still running.
+    /// Once it has exited, [`MockProc::stderr`] holds everything it printed.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => return None,
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("waiting for the mock: {e}"),
+            }
+        };
+        // The pipe reaches end-of-file when the process is gone; let the reader catch up (bounded,
+        // in case a grandchild still holds the pipe open).
+        if let Some(reader) = self.stderr_reader.take() {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !reader.is_finished() && Instant::now() < until {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            } else {
+                self.stderr_reader = Some(reader);
+            }
+        }
+        Some(status)
     }
 }
 
@@ -475,21 +505,5 @@ pub mod conformance_catalogue {
             "prompts/get {PROMPT} lacks the user message {PROMPT_TEXT:?}; {}",
             ctx()
         );
-    }
-}
-
-impl MockProc {
-    /// Waits up to `limit` for the mock to exit by itself (after a signal); `None` if it did not.
-    pub fn wait_timeout(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Let the stderr reader catch the last lines.
-                thread::sleep(Duration::from_millis(100));
-                return Some(status);
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        None
     }
 }

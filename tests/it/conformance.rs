@@ -180,6 +180,46 @@ fn table(scenarios: &BTreeMap<String, Scenario>, expected: &BTreeMap<String, Str
     out
 }
 
+/// What is wrong with the results, given the expected failures (empty: all is as expected).
+fn verdict(
+    scenarios: &BTreeMap<String, Scenario>,
+    expected: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let unexpected_failures: Vec<&str> = scenarios
+        .iter()
+        .filter(|(name, s)| s.failed > 0 && !expected.contains_key(*name))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let unexpected_passes: Vec<&str> = scenarios
+        .iter()
+        .filter(|(name, s)| s.failed == 0 && expected.contains_key(*name))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let unknown: Vec<&str> = expected
+        .keys()
+        .filter(|name| !scenarios.contains_key(*name))
+        .map(String::as_str)
+        .collect();
+
+    let mut problems = Vec::new();
+    if !unexpected_failures.is_empty() {
+        problems.push(format!(
+            "failing scenarios not in {EXPECTED_FAILURES}: {unexpected_failures:?}"
+        ));
+    }
+    if !unexpected_passes.is_empty() {
+        problems.push(format!(
+            "scenarios listed in {EXPECTED_FAILURES} that now pass (remove them): {unexpected_passes:?}"
+        ));
+    }
+    if !unknown.is_empty() {
+        problems.push(format!(
+            "{EXPECTED_FAILURES} names scenarios the suite does not have: {unknown:?}"
+        ));
+    }
+    problems
+}
+
 #[test]
 fn conformance_suite_against_mock() {
     let _heavy = heavy();
@@ -214,38 +254,7 @@ fn conformance_suite_against_mock() {
     let shown = table(&scenarios, &expected);
     println!("conformance server --suite all against {url}\n{shown}");
 
-    let unexpected_failures: Vec<&str> = scenarios
-        .iter()
-        .filter(|(name, s)| s.failed > 0 && !expected.contains_key(*name))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let unexpected_passes: Vec<&str> = scenarios
-        .iter()
-        .filter(|(name, s)| s.failed == 0 && expected.contains_key(*name))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let unknown: Vec<&str> = expected
-        .keys()
-        .filter(|name| !scenarios.contains_key(*name))
-        .map(String::as_str)
-        .collect();
-
-    let mut problems = Vec::new();
-    if !unexpected_failures.is_empty() {
-        problems.push(format!(
-            "failing scenarios not in {EXPECTED_FAILURES}: {unexpected_failures:?}"
-        ));
-    }
-    if !unexpected_passes.is_empty() {
-        problems.push(format!(
-            "scenarios listed in {EXPECTED_FAILURES} that now pass (remove them): {unexpected_passes:?}"
-        ));
-    }
-    if !unknown.is_empty() {
-        problems.push(format!(
-            "{EXPECTED_FAILURES} names scenarios the suite does not have: {unknown:?}"
-        ));
-    }
+    let problems = verdict(&scenarios, &expected);
     // (The table is already on stdout, which the test harness shows with a failure.)
     assert!(
         problems.is_empty(),
@@ -274,4 +283,45 @@ fn conformance_summary_parsing() {
         "needs a client that samples"
     );
     assert_eq!(expected["ping"], "");
+}
+
+#[test]
+fn conformance_verdicts() {
+    let result = |failed| Scenario {
+        passed: 1 - failed,
+        failed,
+        ..Scenario::default()
+    };
+    let scenarios: BTreeMap<String, Scenario> = [
+        ("ping", result(0)),
+        ("tools-call-sampling", result(1)),
+        ("tools-list", result(1)),
+        ("prompts-list", result(0)),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), s))
+    .collect();
+    let expected = parse_expected_failures(
+        "tools-call-sampling # needs sampling\nprompts-list # was broken\nno-such-scenario\n",
+    );
+    let problems = verdict(&scenarios, &expected).join("\n");
+    assert!(
+        problems.contains(r#"not in tests/conformance-expected-failures.txt: ["tools-list"]"#),
+        "{problems}"
+    );
+    assert!(
+        problems.contains(r#"now pass (remove them): ["prompts-list"]"#),
+        "{problems}"
+    );
+    assert!(
+        problems.contains(r#"does not have: ["no-such-scenario"]"#),
+        "{problems}"
+    );
+    assert!(
+        verdict(
+            &scenarios,
+            &parse_expected_failures("tools-call-sampling\ntools-list\n")
+        )
+        .is_empty()
+    );
 }
