@@ -21,6 +21,20 @@ pub struct Cli {
 pub enum Command {
     /// Serve mock MCP servers from catalogue files.
     Mock(MockArgs),
+    /// Validate a scenario and print its plan.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Cut the run to this duration (windows and steps after it are dropped with a warning).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Multiply every rate by X.
+    #[arg(long, value_name = "X")]
+    pub rate_scale: Option<f64>,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,9 @@ pub struct SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.file.display(), self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
@@ -55,8 +58,125 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
     let text = err.to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
     // serde-saphyr appends " at line L, column C"; the location is already in front.
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
+    let first = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let numeric = ["u8", "u16", "u32", "u64", "i32", "i64", "usize", "f64"];
+    if let Some(ty) = first.strip_prefix("invalid ")
+        && numeric.contains(&ty.trim())
+    {
+        let what = if ty.starts_with('f') {
+            "a number"
+        } else {
+            "a whole number"
+        };
+        return format!("expected {what} here");
+    }
+    match first.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(',').next().unwrap_or(rest).trim();
+            format!("duplicate key `{key}`: each key may appear once in a map")
+        }
         None => first.to_string(),
+    }
+}
+
+impl SourceError {
+    /// The same place with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+}
+
+/// ` (did you mean `x`?)` when one of `known` is close to `word`, else nothing.
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    let best = known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance over chars.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The error as users see it: `file:line:col: message`, then the line itself with the place
+/// marked (miette's graphical report, without colour so that logs and snapshots stay plain).
+pub fn render(e: &SourceError) -> String {
+    let head = e.to_string();
+    let Ok(src) = std::fs::read_to_string(&e.file) else {
+        return head;
+    };
+    match snippet(e, &src) {
+        Some(s) => format!("{head}\n{s}"),
+        None => head,
+    }
+}
+
+fn snippet(e: &SourceError, src: &str) -> Option<String> {
+    use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic};
+    if e.line == 0 || src.trim().is_empty() {
+        return None;
+    }
+    let line_start: usize = src
+        .split_inclusive('\n')
+        .take((e.line - 1) as usize)
+        .map(str::len)
+        .sum();
+    let line = src[line_start..].lines().next().unwrap_or("");
+    let col = line
+        .char_indices()
+        .nth((e.col.max(1) - 1) as usize)
+        .map_or(line.len(), |(i, _)| i);
+    let token = line[col..]
+        .find(|c: char| c.is_whitespace() || ",:}]".contains(c))
+        .unwrap_or(line.len() - col)
+        .max(1);
+    let diag = MietteDiagnostic::new(e.message.clone()).with_labels(vec![LabeledSpan::at(
+        line_start + col..line_start + col + token,
+        "here",
+    )]);
+    let report = miette::Report::new(diag).with_source_code(miette::NamedSource::new(
+        e.file.display().to_string(),
+        src.to_string(),
+    ));
+    let mut out = String::new();
+    GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, report.as_ref())
+        .ok()?;
+    Some(out.trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(
+            did_you_mean("translat", &["translate", "detect"]),
+            " (did you mean `translate`?)"
+        );
+        assert_eq!(did_you_mean("zzz", &["translate"]), "");
+        assert_eq!(distance("kitten", "sitting"), 3);
     }
 }

@@ -22,6 +22,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error as printed for users: source errors with their line shown.
+    pub fn render(&self) -> String {
+        match self {
+            Error::Source(e) => crate::diag::render(e),
+            Error::Sources(list) => list
+                .iter()
+                .map(crate::diag::render)
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+            other => other.to_string(),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) | Error::Source(_) | Error::Sources(_) => 2,

@@ -19,6 +19,8 @@
 //! | `driver`, `metrics`, `report` | load generation, HDR metrics, results.json and views | later |
 //! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
 
+pub mod budget;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod diag;
@@ -26,6 +28,7 @@ pub mod dist;
 pub mod error;
 pub mod mcp;
 pub mod mock;
+pub mod scenario;
 pub mod units;
 
 use cli::{Cli, Command};
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> error::Result<()> {
     init_tracing(cli.verbose);
     match cli.command {
         Command::Mock(args) => mock::cli::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }
 

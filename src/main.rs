@@ -6,7 +6,7 @@ fn main() -> ExitCode {
     match gauntlet::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.render());
             ExitCode::from(e.exit_code())
         }
     }

@@ -128,9 +128,97 @@ impl<'de> Deserialize<'de> for Percent {
     }
 }
 
+const RATE_HELP: &str = "write calls per second, e.g. 200/s or 12.5/s";
+
+/// Parses "200/s" into calls per second. Other time units are refused with the fix: a rate
+/// is always per second in gauntlet, so that files read the same everywhere.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let Some((num, unit)) = t.split_once('/') else {
+        return Err(format!("`{s}` is not a rate: {RATE_HELP}"));
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a rate: {RATE_HELP}"))?;
+    let per_s = match unit.trim() {
+        "s" => n,
+        "m" | "min" | "h" | "ms" => {
+            let fixed = match unit.trim() {
+                "ms" => n * 1000.0,
+                "h" => n / 3600.0,
+                _ => n / 60.0,
+            };
+            return Err(format!(
+                "`{s}` is not a rate: write {}/s",
+                trim_float(fixed)
+            ));
+        }
+        _ => return Err(format!("`{s}` is not a rate: {RATE_HELP}")),
+    };
+    if !per_s.is_finite() || !(0.0..=10_000_000.0).contains(&per_s) {
+        return Err(format!("`{s}` is out of range: {RATE_HELP}"));
+    }
+    Ok(per_s)
+}
+
+fn trim_float(f: f64) -> String {
+    let s = format!("{f:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A rate field: "200/s".
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Rate(pub f64);
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Rate;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a rate such as 200/s")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Rate, E> {
+                parse_rate(s).map(Rate).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Rate, E> {
+                Err(E::custom(format!("`{n}` is not a rate: write {n}/s")))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Rate, E> {
+                Err(E::custom(format!("`{n}` is not a rate: write {n}/s")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/s", trim_float(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("200/s").unwrap(), 200.0);
+        assert_eq!(parse_rate("12.5 /s").unwrap(), 12.5);
+        assert_eq!(
+            parse_rate("200/m").unwrap_err(),
+            "`200/m` is not a rate: write 3.333/s"
+        );
+        assert_eq!(
+            parse_rate("60/min").unwrap_err(),
+            "`60/min` is not a rate: write 1/s"
+        );
+        for bad in ["200", "x/s", "-1/s", "1/fortnight"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -62,23 +62,24 @@ pub enum ResponseMode {
     Auto,
 }
 
-#[derive(Deserialize, Clone)]
+/// One entry of an error mix as written: `{ rate: 1%, rpc: -32603 }` (also used by scenarios).
+#[derive(Deserialize, Clone, Debug)]
 #[serde(deny_unknown_fields)]
-struct ErrorSpec {
-    rate: Percent,
+pub struct ErrorSpec {
+    pub rate: Percent,
     #[serde(default)]
-    rpc: Option<RpcSpec>,
+    pub rpc: Option<RpcSpec>,
     #[serde(default)]
-    tool_error: Option<String>,
+    pub tool_error: Option<String>,
     #[serde(default)]
-    http: Option<u16>,
+    pub http: Option<u16>,
     #[serde(default)]
-    retry_after: Option<Dur>,
+    pub retry_after: Option<Dur>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, Debug)]
 #[serde(untagged)]
-enum RpcSpec {
+pub enum RpcSpec {
     Code(i32),
     Full {
         code: i32,
@@ -514,60 +515,63 @@ fn behaviour(b: &BehaviourSpec, base: Option<&Behaviour>, path: &Path) -> Res<Be
 
 fn error_mix(list: &[Spanned<ErrorSpec>], path: &Path) -> Res<Vec<ErrorMix>> {
     let mut out = Vec::new();
-    let mut total = 0.0;
     for e in list {
-        let at = |m: &str| SourceError::at(path, e.referenced, m.to_string());
-        let s = &e.value;
-        let failure = match (&s.rpc, &s.tool_error, s.http) {
-            (Some(rpc), None, None) => {
-                let (code, message) = match rpc {
-                    RpcSpec::Code(c) => (*c, None),
-                    RpcSpec::Full { code, message } => (*code, message.clone()),
-                };
-                Failure::Rpc {
-                    code,
-                    message: message.unwrap_or_else(|| default_message(code).to_string()),
-                }
-            }
-            (None, Some(m), None) => Failure::ToolError(m.clone()),
-            (None, None, Some(status)) => {
-                if !(400..=599).contains(&status) {
-                    return Err(at("`http` must be an error status, 400..599"));
-                }
-                Failure::Http {
-                    status,
-                    retry_after_s: s.retry_after.map(|d| d.0.as_secs().max(1)),
-                }
-            }
-            _ => {
-                return Err(at(
-                    "an error entry needs exactly one of `rpc`, `tool_error` and `http`",
-                ));
-            }
-        };
-        if s.retry_after.is_some() && !matches!(failure, Failure::Http { .. }) {
-            return Err(at("`retry_after` goes with `http` (e.g. http: 429)"));
-        }
-        total += s.rate.0;
-        out.push(ErrorMix {
-            rate: s.rate.0,
-            failure,
-        });
+        out.push(error_entry(&e.value).map_err(|m| SourceError::at(path, e.referenced, m))?);
     }
-    if total > 1.0 + 1e-9 {
-        let first = list.first().map(|e| e.referenced);
-        if let Some(loc) = first {
-            return Err(SourceError::at(
-                path,
-                loc,
-                format!(
-                    "error rates add up to {:.2}%, more than 100%",
-                    total * 100.0
-                ),
-            ));
-        }
+    if let (Err(m), Some(first)) = (check_total(&out), list.first()) {
+        return Err(SourceError::at(path, first.referenced, m));
     }
     Ok(out)
+}
+
+/// Checks one error-mix entry and compiles it.
+pub fn error_entry(s: &ErrorSpec) -> Result<ErrorMix, String> {
+    let failure = match (&s.rpc, &s.tool_error, s.http) {
+        (Some(rpc), None, None) => {
+            let (code, message) = match rpc {
+                RpcSpec::Code(c) => (*c, None),
+                RpcSpec::Full { code, message } => (*code, message.clone()),
+            };
+            Failure::Rpc {
+                code,
+                message: message.unwrap_or_else(|| default_message(code).to_string()),
+            }
+        }
+        (None, Some(m), None) => Failure::ToolError(m.clone()),
+        (None, None, Some(status)) => {
+            if !(400..=599).contains(&status) {
+                return Err("`http` must be an error status, 400..599".into());
+            }
+            Failure::Http {
+                status,
+                retry_after_s: s.retry_after.map(|d| d.0.as_secs().max(1)),
+            }
+        }
+        _ => {
+            return Err(
+                "an error entry needs exactly one of `rpc`, `tool_error` and `http`".into(),
+            );
+        }
+    };
+    if s.retry_after.is_some() && !matches!(failure, Failure::Http { .. }) {
+        return Err("`retry_after` goes with `http` (e.g. http: 429)".into());
+    }
+    Ok(ErrorMix {
+        rate: s.rate.0,
+        failure,
+    })
+}
+
+/// The rates of a mix must not add up to more than 100%.
+pub fn check_total(mix: &[ErrorMix]) -> Result<(), String> {
+    let total: f64 = mix.iter().map(|e| e.rate).sum();
+    if total > 1.0 + 1e-9 {
+        return Err(format!(
+            "error rates add up to {:.2}%, more than 100%",
+            total * 100.0
+        ));
+    }
+    Ok(())
 }
 
 fn default_message(code: i32) -> &'static str {

@@ -340,6 +340,13 @@ impl RawWriter {
     }
 }
 
+/// FNV-1a 64 of some bytes (stable across processes and runs).
+pub fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// FNV-1a over the compact JSON of the arguments: stable across processes and runs, so the
 /// driver and the mocks compute the same hash. Object keys are sorted (serde_json's map).
 pub fn args_hash(args: Option<&serde_json::Map<String, Value>>) -> u64 {

@@ -287,9 +287,7 @@ fn check_arguments(tool: &Tool, args: Option<&Map<String, Value>>) -> Result<(),
 
 /// FNV-1a of a string (stable across runs).
 fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    ledger::fnv(s.as_bytes())
 }
 
 /// One tools/call in progress. If it is dropped before it answers (the client went away, or

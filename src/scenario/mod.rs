@@ -1,0 +1,208 @@
+//! Scenario files (design §5): YAML → a checked, typed [`Scenario`].
+//!
+//! | file | what |
+//! |---|---|
+//! | [`spec`] | serde types that mirror the file (unknown keys are errors) |
+//! | [`check`] | everything serde cannot see: names, catalogues, tools, times, budgets |
+//!
+//! Every mistake is reported at its place (`file:line:col`), with what is allowed; paths in a
+//! scenario are relative to the scenario file.
+
+pub mod check;
+pub mod spec;
+
+use crate::budget::expr::Budget;
+use crate::dist::DurationDist;
+use crate::mcp::protocol::Version;
+use crate::mock::catalog::{Catalog, ErrorMix};
+use serde_json::Value;
+pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the driver speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    Auto,
+    Fixed(Version),
+}
+
+/// A checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub path: PathBuf,
+    /// FNV-1a of the file's bytes, hex: identifies what ran.
+    pub hash: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub settle: Duration,
+    pub protocol: ProtocolChoice,
+    pub servers: Vec<Server>,
+    pub gateway: Gateway,
+    /// The same mix direct to the mocks before t = 0.
+    pub baseline: Option<Duration>,
+    pub load: Load,
+    pub faults: Vec<Fault>,
+    pub budgets: Vec<Budget>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub name: String,
+    pub catalog: Arc<Catalog>,
+    pub transport: Transport,
+    pub port: Option<u16>,
+    pub startup: Option<Duration>,
+    pub latency: Option<DurationDist>,
+    pub errors: Option<Vec<ErrorMix>>,
+}
+
+/// The gateway under test.
+#[derive(Debug, Clone)]
+pub enum Gateway {
+    /// The driver talks to each mock directly.
+    None,
+    /// The embedded reference gateway.
+    Builtin(spec::BuiltinSpec),
+    /// A gateway gauntlet launches.
+    Launch(Box<Launch>),
+    /// A gateway already running.
+    Url(Box<Endpoint>),
+}
+
+/// How to reach a gateway and name its tools.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub server_url: Option<String>,
+    pub tool_names: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConfigFormat {
+    McpServersJson,
+    Template(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub command: Vec<String>,
+    pub config: Option<ConfigFormat>,
+    pub env: BTreeMap<String, String>,
+    pub setup: Vec<Vec<String>>,
+    pub endpoint: Endpoint,
+    pub ready_tools: ReadyTools,
+    pub ready_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Spacing {
+    Uniform,
+    Poisson,
+}
+
+/// The offered load over time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    Constant(f64),
+    /// Linear ramps and holds, from 0 calls/s.
+    Stages(Vec<Stage>),
+    /// A stepped ramp for capacity.
+    Steps {
+        from: f64,
+        by: f64,
+        hold: Duration,
+        max: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stage {
+    Ramp { to: f64, over: Duration },
+    Hold(Duration),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    Open { profile: Profile, spacing: Spacing },
+    Closed { think: Duration },
+}
+
+#[derive(Debug, Clone)]
+pub struct MixEntry {
+    pub server: String,
+    pub tool: String,
+    pub weight: f64,
+    /// Arguments as written (generators are read by the plan); `None`: from the schema.
+    pub args: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub model: Model,
+    pub sessions: u32,
+    pub max_in_flight: u32,
+    pub timeout: Duration,
+    pub p99_max: Option<Duration>,
+    pub mix: Vec<MixEntry>,
+}
+
+/// A fault window.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub at: Duration,
+    /// `None` for point events (crash).
+    pub length: Option<Duration>,
+    pub every: Option<Duration>,
+    pub server: String,
+    pub tool: Option<String>,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    Latency(spec::LatencyFaultSpec),
+    Errors(Vec<ErrorMix>),
+    Outage(OutageMode),
+    Crash(CrashSpec),
+    SlowStart(Duration),
+    Flapping { period: Duration, duty: f64 },
+    Malformed(MalformedSpec),
+    SessionLoss,
+    ListChange(spec::ListChangeSpec),
+    DataChange(spec::DataChangeSpec),
+}
+
+impl FaultKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Latency(_) => "latency",
+            FaultKind::Errors(_) => "errors",
+            FaultKind::Outage(_) => "outage",
+            FaultKind::Crash(_) => "crash",
+            FaultKind::SlowStart(_) => "slow_start",
+            FaultKind::Flapping { .. } => "flapping",
+            FaultKind::Malformed(_) => "malformed",
+            FaultKind::SessionLoss => "session_loss",
+            FaultKind::ListChange(_) => "list_change",
+            FaultKind::DataChange(_) => "data_change",
+        }
+    }
+}
+
+impl Scenario {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load(path: &std::path::Path) -> Result<Scenario, crate::error::Error> {
+    check::load(path)
+}
