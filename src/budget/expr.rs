@@ -323,7 +323,7 @@ mod tests {
         let cases = [
             ("p98(all) < 1s", 0, "unknown metric"),
             ("p99(all) 1s", 9, "expected `<`"),
-            ("p99(all) < 1 parsec", 11, "no unit"),
+            ("p99(all) < 1 parsec", 11, "unknown unit"),
             ("p99(all) > 1s", 0, "upper bound"),
             ("throughput(all) < 5/s", 0, "lower bound"),
             ("error_rate(fraud) < 1", 20, "%"),
