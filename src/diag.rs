@@ -73,6 +73,16 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
         };
         return format!("expected {what} here");
     }
+    if let Some(rest) = first.strip_prefix("unknown variant ")
+        && let Some((value, allowed)) = rest.split_once(", expected one of ")
+    {
+        return format!("unknown value {value}; write one of {allowed}");
+    }
+    if let Some(rest) = first.strip_prefix("unknown variant ")
+        && let Some((value, allowed)) = rest.split_once(", expected ")
+    {
+        return format!("unknown value {value}; write {allowed}");
+    }
     match first.strip_prefix("duplicate mapping key: ") {
         Some(rest) => {
             let key = rest.split(',').next().unwrap_or(rest).trim();
@@ -146,10 +156,14 @@ fn snippet(e: &SourceError, src: &str) -> Option<String> {
         .char_indices()
         .nth((e.col.max(1) - 1) as usize)
         .map_or(line.len(), |(i, _)| i);
-    let token = line[col..]
-        .find(|c: char| c.is_whitespace() || ",:}]".contains(c))
-        .unwrap_or(line.len() - col)
-        .max(1);
+    let rest = &line[col..];
+    let mut token = rest
+        .find(|c: char| c.is_whitespace() || ",}]".contains(c))
+        .unwrap_or(rest.len());
+    if rest[..token].ends_with(':') {
+        token -= 1;
+    }
+    let token = token.max(1);
     let diag = MietteDiagnostic::new(e.message.clone()).with_labels(vec![LabeledSpan::at(
         line_start + col..line_start + col + token,
         "here",

@@ -16,6 +16,7 @@
 //! | [`clock`] | CLOCK_MONOTONIC nanoseconds shared by every process of a run | done |
 //! | [`error`] | library errors and their exit codes | done |
 //! | `scenario`, `plan` | scenario files → a validated, pure plan | next |
+//! | [`plan`] | pure pieces of a plan: arrival schedule, argument generators, phases, fault timeline | in progress |
 //! | `driver`, `metrics`, `report` | load generation, HDR metrics, results.json and views | later |
 //! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
 
@@ -28,6 +29,7 @@ pub mod dist;
 pub mod error;
 pub mod mcp;
 pub mod mock;
+pub mod plan;
 pub mod scenario;
 pub mod units;
 

@@ -13,6 +13,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t == "0" {
         return Ok(Duration::ZERO);
     }
+    if t.is_empty() {
+        return Err(format!("a duration is missing here; {DURATION_HELP}"));
+    }
+    if let Some(positive) = t.strip_prefix('-') {
+        return Err(format!(
+            "`{s}`: a duration cannot be negative; write e.g. {positive}"
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| format!("`{s}` has no unit; {DURATION_HELP}"))?;

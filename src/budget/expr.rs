@@ -115,6 +115,13 @@ pub fn parse(text: &str) -> Result<Budget, ExprError> {
         _ => return err(pos, "expected `<` or `>` after the metric"),
     };
     let value_text = trimmed[len..].trim();
+    if value_text.is_empty() {
+        let op_text = &trimmed[..len];
+        return err(
+            pos,
+            format!("no limit after `{op_text}`: write e.g. `p99(all) < 200ms`"),
+        );
+    }
     let value_pos = pos + len + (trimmed[len..].len() - trimmed[len..].trim_start().len());
     let threshold = threshold(metric, value_text).map_err(|m| ExprError {
         offset: value_pos,

@@ -24,6 +24,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         Ok(s) => s,
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes().get(at).copied().unwrap_or(0);
             let valid = &e.as_bytes()[..at];
             let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
             let col =
@@ -33,7 +34,8 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
                 line,
                 col,
                 message: format!(
-                    "the file is not UTF-8 text (byte {at} is not valid UTF-8); save it as UTF-8"
+                    "byte 0x{bad:02X} here is not valid UTF-8 (was the file saved as Latin-1?); \
+                     save it as UTF-8"
                 ),
             }));
         }
@@ -60,6 +62,7 @@ pub fn parse(src: &str, path: &Path) -> Result<Scenario, Error> {
     let spec: ScenarioSpec = serde_saphyr::from_str_with_options(src, opts)
         .map_err(|e| Error::Source(SourceError::from_yaml(path, &e)))?;
     let mut c = Checker {
+        failed: Vec::new(),
         path,
         dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
         src,
@@ -73,6 +76,8 @@ pub fn parse(src: &str, path: &Path) -> Result<Scenario, Error> {
 }
 
 struct Checker<'a> {
+    /// Servers declared but unusable (their catalogue failed): no further errors about them.
+    failed: Vec<String>,
     path: &'a Path,
     dir: PathBuf,
     src: &'a str,
@@ -194,7 +199,11 @@ impl Checker<'_> {
                     format!("server name `{name}` must be lower-case letters, digits, `_` or `-`"),
                 );
             }
-            if let Some(server) = self.server(name, s) {
+            let server = self.server(name, s);
+            if server.is_none() {
+                self.failed.push(name.clone());
+            }
+            if let Some(server) = server {
                 if let (Some(p), Some(other)) = (
                     server.port,
                     out.iter()
@@ -621,7 +630,7 @@ impl Checker<'_> {
         ctx: &str,
     ) -> Option<&'s Server> {
         let found = servers.iter().find(|x| x.name == name);
-        if found.is_none() {
+        if found.is_none() && !self.failed.iter().any(|f| f == name) {
             let names: Vec<&str> = servers.iter().map(|x| x.name.as_str()).collect();
             self.err(
                 loc,
@@ -712,11 +721,17 @@ impl Checker<'_> {
             (Some(l), _) => Some(l.value.0),
             (None, true) => None,
             (None, false) => {
+                let name = kind.name();
+                let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
                 self.err(
                     f.referenced,
                     format!(
-                        "a `{}` fault needs `for:` (how long its window lasts)",
-                        kind.name()
+                        "{article} `{name}` fault needs `for:` (how long its window lasts), \
+                         e.g. `for: 10s`"
                     ),
                 );
                 None

@@ -6,4 +6,5 @@ mod inproc;
 mod interop_python;
 mod interop_ts;
 mod rmcp_client;
+mod scenarios;
 mod wire;

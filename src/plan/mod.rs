@@ -1,0 +1,13 @@
+//! `Scenario` → `Plan`: the pure pieces of a run's plan (design §3, §5). No I/O, no clock.
+//!
+//! | module | one job |
+//! |---|---|
+//! | [`schedule`] | the arrival schedule: a pacer for the open model (rate profiles, uniform or Poisson spacing) and the closed model |
+//! | [`args`] | argument generators for mix entries: `{{seq}}`, `{{uniform A B}}`, `{{zipf N [S]}}`, `{{choice …}}`, and arguments derived from a tool's input schema |
+//! | [`phase`] | the phase of a call as a pure function of its intended start: warmup, fault:i, settle:i, steady |
+//! | [`timeline`] | the fault timeline as data: windows expanded into occurrences, cut by `--duration` |
+
+pub mod args;
+pub mod phase;
+pub mod schedule;
+pub mod timeline;
