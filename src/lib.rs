@@ -29,6 +29,7 @@ pub mod dist;
 pub mod error;
 pub mod mcp;
 pub mod mock;
+pub mod sample;
 pub mod plan;
 pub mod scenario;
 pub mod units;

@@ -312,7 +312,23 @@ pub struct Open {
 }
 
 impl Open {
+    /// Builds the schedule, refusing a Poisson one too large for its checkpoint table.
     fn build(segments: Vec<Segment>, spacing: Spacing) -> Result<Open, String> {
+        let total: f64 = segments
+            .iter()
+            .map(|s| s.count_in(s.len.as_secs_f64()))
+            .sum();
+        if matches!(spacing, Spacing::Poisson { .. }) && total > MAX_POISSON_CALLS {
+            return Err(format!(
+                "the schedule offers {total:.0} calls; Poisson spacing supports at most \
+                 {MAX_POISSON_CALLS:.0} (use spacing: uniform, a lower rate or a shorter run)"
+            ));
+        }
+        Ok(Open::build_unchecked(segments, spacing))
+    }
+
+    /// Builds the schedule; a cut of a schedule that [`Open::build`] accepted never fails.
+    fn build_unchecked(segments: Vec<Segment>, spacing: Spacing) -> Open {
         let mut counts = Vec::with_capacity(segments.len() + 1);
         let mut n = 0.0;
         counts.push(n);
@@ -327,17 +343,9 @@ impl Open {
             checkpoints: Arc::from(Vec::new()),
         };
         if let Spacing::Poisson { seed } = spacing {
-            if open.total() > MAX_POISSON_CALLS {
-                return Err(format!(
-                    "the schedule offers {:.0} calls; Poisson spacing supports at most {:.0} \
-                     (use spacing: uniform, a lower rate or a shorter run)",
-                    open.total(),
-                    MAX_POISSON_CALLS
-                ));
-            }
             open.checkpoints = Arc::from(poisson_checkpoints(key(seed), open.limit()));
         }
-        Ok(open)
+        open
     }
 
     /// The run's end (the profile's length).
@@ -466,9 +474,9 @@ impl Open {
         Open::build(segments, self.spacing)
     }
 
-    fn truncated(&self, at: Duration) -> Result<(Open, Vec<Segment>), String> {
+    fn truncated(&self, at: Duration) -> (Open, Vec<Segment>) {
         if at >= self.end() {
-            return Ok((self.clone(), Vec::new()));
+            return (self.clone(), Vec::new());
         }
         let mut kept = Vec::new();
         let mut dropped = Vec::new();
@@ -485,7 +493,7 @@ impl Open {
                 kept.push(*s);
             }
         }
-        Ok((Open::build(kept, self.spacing)?, dropped))
+        (Open::build_unchecked(kept, self.spacing), dropped)
     }
 }
 
@@ -623,23 +631,25 @@ impl Schedule {
 
     /// `--duration D`: the schedule cut at `at` (never extended), and the stages or steps
     /// that would have started at or after it (for a warning; the one running at `at` is cut,
-    /// not listed). Fails only if a cut Poisson schedule cannot be built, which a longer one
-    /// could not have been either.
-    pub fn truncated(&self, at: Duration) -> Result<(Schedule, Vec<Segment>), String> {
+    /// not listed).
+    pub fn truncated(&self, at: Duration) -> (Schedule, Vec<Segment>) {
         match self {
-            Schedule::Open(o) => o.truncated(at).map(|(o, d)| (Schedule::Open(o), d)),
+            Schedule::Open(o) => {
+                let (o, dropped) = o.truncated(at);
+                (Schedule::Open(o), dropped)
+            }
             Schedule::Closed {
                 sessions,
                 think,
                 duration,
-            } => Ok((
+            } => (
                 Schedule::Closed {
                     sessions: *sessions,
                     think: *think,
                     duration: (*duration).min(at),
                 },
                 Vec::new(),
-            )),
+            ),
         }
     }
 }
@@ -950,19 +960,19 @@ mod tests {
             (5.0, &[Part::Stage(1), Part::Stage(2)], 125.0),
         ];
         for (at, want_dropped, want_calls) in cases {
-            let (cut, dropped) = sched.truncated(s(at)).unwrap();
+            let (cut, dropped) = sched.truncated(s(at));
             let parts: Vec<Part> = dropped.iter().map(|d| d.part).collect();
             assert_eq!(parts, want_dropped, "at {at}");
             assert_eq!(cut.duration(), s(at.min(30.0)), "at {at}");
             assert_eq!(cut.calls(), Some(want_calls as u64), "at {at}");
         }
-        let (_, dropped) = sched.truncated(s(15.0)).unwrap();
+        let (_, dropped) = sched.truncated(s(15.0));
         assert_eq!(
             dropped[0].to_string(),
             "stages[2] (100/s to 0/s over 10s from 20s)"
         );
         let closed = Schedule::closed(2, Duration::ZERO, s(60.0)).unwrap();
-        assert_eq!(closed.truncated(s(5.0)).unwrap().0.duration(), s(5.0));
+        assert_eq!(closed.truncated(s(5.0)).0.duration(), s(5.0));
     }
 
     #[test]
@@ -980,7 +990,7 @@ mod tests {
         assert_eq!(p.segments()[1].part, Part::Tail);
         let sched = Schedule::open(p, Spacing::Uniform).unwrap();
         assert_eq!(sched.calls(), Some(10 + 30));
-        let (_, dropped) = sched.truncated(s(1.0)).unwrap();
+        let (_, dropped) = sched.truncated(s(1.0));
         assert!(dropped.is_empty());
     }
 
