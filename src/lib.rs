@@ -29,8 +29,8 @@ pub mod dist;
 pub mod error;
 pub mod mcp;
 pub mod mock;
-pub mod sample;
 pub mod plan;
+pub mod sample;
 pub mod scenario;
 pub mod units;
 

@@ -489,12 +489,12 @@ impl Checker<'_> {
                 if v.p99_max.is_none() {
                     self.err(s.referenced, "`steps` requires `p99_max`: the highest p99 a step may have and still count toward capacity");
                 }
-                Profile::Steps {
+                Profile::Steps(Steps {
                     from: st.from.0,
                     by: st.by.0,
                     hold: st.hold.0,
                     max: st.max.0,
-                }
+                })
             }
             (None, None, None) => {
                 self.err(
@@ -559,6 +559,12 @@ impl Checker<'_> {
                 && !a.value.is_object()
             {
                 self.err(a.referenced, "`args` must be a map of argument names to values, e.g. { text: \"{{zipf 1000}}\", to: pt }");
+            }
+            if let Some(a) = &v.args
+                && a.value.is_object()
+                && let Err(m) = crate::plan::args::ArgsGen::parse(&a.value)
+            {
+                self.err(a.referenced, m);
             }
             out.push(MixEntry {
                 server,

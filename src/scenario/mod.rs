@@ -114,19 +114,10 @@ pub enum Profile {
     /// Linear ramps and holds, from 0 calls/s.
     Stages(Vec<Stage>),
     /// A stepped ramp for capacity.
-    Steps {
-        from: f64,
-        by: f64,
-        hold: Duration,
-        max: f64,
-    },
+    Steps(Steps),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stage {
-    Ramp { to: f64, over: Duration },
-    Hold(Duration),
-}
+pub use crate::plan::schedule::{Stage, Steps};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {
