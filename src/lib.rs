@@ -26,6 +26,7 @@ pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod dist;
+pub mod driver;
 pub mod error;
 pub mod mcp;
 pub mod mock;
