@@ -23,6 +23,41 @@ pub enum Command {
     Mock(MockArgs),
     /// Validate a scenario and print its plan.
     Check(CheckArgs),
+    /// Run a scenario: mocks, load, reports.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Where to write the reports (default: reports/<scenario>-<date>-<time>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Drive a gateway already running at URL (overrides the scenario's `gateway:`).
+    #[arg(long, value_name = "URL")]
+    pub gateway_url: Option<String>,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Cut the run to this duration (windows and steps after it are dropped with a warning).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Multiply every rate by X.
+    #[arg(long, value_name = "X")]
+    pub rate_scale: Option<f64>,
+    /// An extra budget expression (repeatable).
+    #[arg(long, value_name = "EXPR")]
+    pub budget: Vec<String>,
+    /// Write a JUnit report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Stream every request the mocks receive as JSON lines to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// No progress line; only the final summary.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -17,7 +17,9 @@
 //! | [`error`] | library errors and their exit codes | done |
 //! | `scenario`, `plan` | scenario files → a validated, pure plan | next |
 //! | [`plan`] | pure pieces of a plan: arrival schedule, argument generators, phases, fault timeline | in progress |
-//! | `driver`, `metrics`, `report` | load generation, HDR metrics, results.json and views | later |
+//! | `driver` | load generation | later |
+//! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
+//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
 //! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
 
 pub mod budget;
@@ -29,8 +31,11 @@ pub mod dist;
 pub mod driver;
 pub mod error;
 pub mod mcp;
+pub mod metrics;
 pub mod mock;
 pub mod plan;
+pub mod report;
+pub mod run;
 pub mod sample;
 pub mod scenario;
 pub mod units;
@@ -43,6 +48,7 @@ pub fn run(cli: Cli) -> error::Result<()> {
     match cli.command {
         Command::Mock(args) => mock::cli::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }
 

@@ -9,14 +9,20 @@
 //! | [`http`] | Streamable HTTP server (session era) on hyper 1 |
 //! | [`sse`] | Server-Sent Events framing |
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
+//! | [`sse_parse`] | incremental Server-Sent Events parser (the client reads streams with it) |
+//! | [`client`] | Streamable HTTP client (session era) for the driver: pooled HTTP, sessions, outcomes |
+//! | [`client_stdio`] | stdio client: a spawned server process, calls routed by id |
 //!
 //! Transport errors (HTTP status, broken streams), JSON-RPC errors and tool errors (`isError`
 //! in a successful result) are kept apart at every layer.
 
+pub mod client;
+pub mod client_stdio;
 pub mod http;
 pub mod jsonrpc;
 pub mod protocol;
 pub mod service;
 pub mod session;
 pub mod sse;
+pub mod sse_parse;
 pub mod stdio;

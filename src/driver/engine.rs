@@ -1,0 +1,226 @@
+//! The load loop: one pacer abstraction for both models (design §5).
+//!
+//! Open model: one pacer walks the schedule; each due call is launched as its own task (or
+//! counted `dropped` when `max_in_flight` calls are open); latency runs from the *intended*
+//! start. Closed model: one pacer per session, each awaiting its call before asking the
+//! schedule for the next; latency runs from the actual start. Both go through
+//! [`Engine::pacer`] — only what "firing" a call means differs.
+
+use super::conn::Conn;
+use crate::mcp::client::CallMeta;
+use crate::plan::build::Plan;
+use crate::sample::{Event, EventKind, Outcome, Sample};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What the engine reports to the recorder.
+#[derive(Debug)]
+pub enum Record {
+    Sample(Sample),
+    Event(Event),
+}
+
+/// Where calls for one server go: its sessions.
+pub struct Target {
+    pub server: String,
+    pub sessions: Vec<Arc<Conn>>,
+}
+
+pub struct Engine {
+    pub plan: Arc<Plan>,
+    pub targets: Vec<Target>,
+    /// For each key: (target index, the tool's name at the target).
+    pub routes: Vec<(usize, String)>,
+    pub t0: Instant,
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    pub open_model: bool,
+    pub tx: mpsc::UnboundedSender<Record>,
+    pub stop: CancellationToken,
+    in_flight: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+fn ns_since(t0: Instant, t: Instant) -> i64 {
+    if t >= t0 {
+        (t - t0).as_nanos() as i64
+    } else {
+        -((t0 - t).as_nanos() as i64)
+    }
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        plan: Arc<Plan>,
+        targets: Vec<Target>,
+        routes: Vec<(usize, String)>,
+        t0: Instant,
+        timeout: Duration,
+        max_in_flight: usize,
+        open_model: bool,
+        tx: mpsc::UnboundedSender<Record>,
+        stop: CancellationToken,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            plan,
+            targets,
+            routes,
+            t0,
+            timeout,
+            max_in_flight,
+            open_model,
+            tx,
+            stop,
+            in_flight: AtomicUsize::new(0),
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    /// Runs every pacer to the schedule's end (or until stopped), then drains the calls in
+    /// flight for up to the call timeout.
+    pub async fn run(self: &Arc<Self>) {
+        let pacers = self.plan.schedule.pacers();
+        let mut tasks = Vec::new();
+        for p in 0..pacers {
+            let me = self.clone();
+            tasks.push(tokio::spawn(async move { me.pacer(p).await }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let deadline = Instant::now() + self.timeout + Duration::from_secs(1);
+        while self.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// One pacer: ask the schedule when the next call is due, wait, fire it.
+    async fn pacer(self: &Arc<Self>, pacer: u32) {
+        let mut sent = 0u64;
+        loop {
+            let elapsed = self.t0.elapsed();
+            let pace = self.plan.schedule.pace(elapsed, sent);
+            if pace.stop || self.stop.is_cancelled() {
+                return;
+            }
+            let due = self.t0 + elapsed + pace.wait;
+            if !pace.wait.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = self.stop.cancelled() => return,
+                }
+            }
+            if self.open_model {
+                self.launch(sent, due);
+            } else {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                self.call(id, Instant::now(), pacer).await;
+            }
+            sent += 1;
+        }
+    }
+
+    /// Open model: starts call `seq` as its own task, or counts it dropped.
+    fn launch(self: &Arc<Self>, seq: u64, intended: Instant) {
+        let open = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if open >= self.max_in_flight {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            let key = self.plan.pick(seq).key;
+            let at = ns_since(self.t0, intended);
+            self.record(seq, key, at, at, at, Outcome::Dropped, None, 0);
+            return;
+        }
+        let me = self.clone();
+        let session = (seq % u64::from(self.sessions_per_target().max(1))) as u32;
+        tokio::spawn(async move {
+            me.call(seq, intended, session).await;
+            me.in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    fn sessions_per_target(&self) -> u32 {
+        self.targets
+            .iter()
+            .map(|t| t.sessions.len() as u32)
+            .min()
+            .unwrap_or(1)
+    }
+
+    /// Makes one call and records it.
+    async fn call(&self, seq: u64, intended: Instant, session: u32) {
+        let planned = self.plan.pick(seq);
+        let key = planned.key;
+        let (target, tool) = &self.routes[key as usize];
+        let target = &self.targets[*target];
+        let conn = &target.sessions[session as usize % target.sessions.len()];
+        let mut params = Map::with_capacity(2);
+        params.insert("name".into(), Value::String(tool.clone()));
+        params.insert(
+            "arguments".into(),
+            planned.args.render(self.plan.seed, u64::from(key), seq),
+        );
+        let meta = CallMeta::new(self.plan.seed, seq);
+        let start = Instant::now();
+        let r = conn
+            .call("tools/call", Value::Object(params), meta, self.timeout)
+            .await;
+        let end = Instant::now();
+        let (i, s, e) = (
+            ns_since(self.t0, intended),
+            ns_since(self.t0, start),
+            ns_since(self.t0, end),
+        );
+        self.record(seq, key, i, s, e, r.outcome, r.service_us, session);
+        if r.outcome == Outcome::HttpError(404) && conn.needs_reinit() {
+            self.reinit(conn, &target.server, session).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        call_id: u64,
+        key: u32,
+        intended_ns: i64,
+        start_ns: i64,
+        end_ns: i64,
+        outcome: Outcome,
+        service_us: Option<u64>,
+        session: u32,
+    ) {
+        let phase = self
+            .plan
+            .phase_at(Duration::from_nanos(intended_ns.max(0) as u64));
+        let _ = self.tx.send(Record::Sample(Sample {
+            call_id,
+            key,
+            phase,
+            intended_ns,
+            start_ns,
+            end_ns,
+            outcome,
+            service_us,
+            session,
+        }));
+    }
+
+    /// A 404 on a session: record `reinit` and initialize it again for later calls.
+    async fn reinit(&self, conn: &Conn, server: &str, session: u32) {
+        let at_ns = ns_since(self.t0, Instant::now());
+        if let Ok(true) = conn.reinit().await {
+            let _ = self.tx.send(Record::Event(Event {
+                at_ns,
+                kind: EventKind::Reinit {
+                    server: server.to_string(),
+                    session,
+                },
+            }));
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! `gauntlet run SCENARIO`: mocks up, sessions open, load driven, every call recorded, reports
+//! written — also when interrupted (marked partial, exit 130).
+
+use crate::cli::RunArgs;
+use crate::driver::conn::{InitRecord, open_sessions};
+use crate::driver::engine::{Engine, Record, Target};
+use crate::driver::mocks::{self, Mocks};
+use crate::driver::procstat;
+use crate::error::{Error, Result};
+use crate::mcp::client::HttpClient;
+use crate::mcp::protocol::Version;
+use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
+use crate::plan::build::{Overrides, Plan};
+use crate::plan::schedule::Schedule;
+use crate::scenario::{
+    self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
+};
+use crate::units::parse_duration;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Name prefix of the driver runtime's threads (resource accounting reads it).
+pub const DRIVER_THREADS: &str = "gauntlet-driver";
+
+pub fn run(args: &RunArgs) -> Result<()> {
+    let mut s = scenario::load(&args.scenario)?;
+    if let Some(url) = &args.gateway_url {
+        s.gateway = Gateway::Url(Box::new(GatewayEndpoint {
+            url: url.clone(),
+            ..GatewayEndpoint::default()
+        }));
+    }
+    let version = supported(&s, args)?;
+    let overrides = Overrides {
+        duration: args
+            .duration
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| Error::Input(format!("--duration: {e}")))?,
+        rate_scale: args.rate_scale,
+        seed: args.seed,
+    };
+    let plan = Arc::new(Plan::build(&s, overrides)?);
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    procstat::raise_nofile_limit();
+    let out = out_dir(args, &s);
+    let started_at = SystemTime::now();
+    let mut mocks = Mocks::start(&s, plan.seed)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(DRIVER_THREADS)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Run(format!("cannot start the driver runtime: {e}")))?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let progress = !args.quiet && std::io::stdout().is_terminal();
+    let summary = rt.block_on(drive(
+        &s,
+        plan.clone(),
+        &mocks,
+        version,
+        interrupted.clone(),
+        progress,
+    ))?;
+    mocks.stop();
+    drop(rt);
+    let partial = interrupted.load(Ordering::Acquire);
+    let summary = summary.finish(RunMeta {
+        scenario: s.name.clone(),
+        seed: plan.seed,
+        gauntlet_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_hash: s.hash.clone(),
+        started_at,
+        duration: plan.duration,
+        partial,
+        phase_lengths: phase_lengths(&plan.phases, plan.duration),
+    });
+    write_reports(&out, &summary)?;
+    if partial {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// Sections a later part of gauntlet executes are refused clearly, never ignored.
+fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
+    let not_yet = |what: &str| Err(Error::Input(format!("{what} is not supported yet")));
+    match &s.gateway {
+        Gateway::None => {}
+        Gateway::Url(e) if e.server_url.is_none() && e.tool_names.is_none() => {}
+        Gateway::Url(_) => return not_yet("`server_url` and `tool_names` for a running gateway"),
+        Gateway::Builtin(_) => {
+            return not_yet(
+                "the built-in reference gateway (`gateway: builtin`, the default when `gateway:` \
+                 is omitted); write `gateway: none` to drive the mocks directly, or \
+                 `gateway: { url: … }`; running the reference gateway",
+            );
+        }
+        Gateway::Launch(_) => return not_yet("launching a gateway (`gateway: { command: … }`)"),
+    }
+    if s.baseline.is_some() {
+        return not_yet("`baseline`");
+    }
+    if !s.faults.is_empty() {
+        return not_yet("running `faults:` (they are checked by `gauntlet check`)");
+    }
+    if !s.budgets.is_empty() || !args.budget.is_empty() || args.junit.is_some() {
+        return not_yet("evaluating budgets (`budgets:`, --budget, --junit)");
+    }
+    if args.ledger.is_some() {
+        return not_yet("--ledger for a run");
+    }
+    if let Some(srv) = s.servers.iter().find(|x| x.startup.is_some()) {
+        return not_yet(&format!("`startup` (server `{}`)", srv.name));
+    }
+    match s.protocol {
+        ProtocolChoice::Fixed(v) if v.era() == crate::mcp::protocol::Era::Session => Ok(v),
+        ProtocolChoice::Fixed(v) => not_yet(&format!("protocol {v}")),
+        ProtocolChoice::Auto => not_yet("`protocol: auto`"),
+    }
+}
+
+fn out_dir(args: &RunArgs, s: &Scenario) -> PathBuf {
+    if let Some(d) = &args.out {
+        return d.clone();
+    }
+    let stamp: String = crate::metrics::summary::rfc3339_utc(SystemTime::now())
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
+    let (date, time) = stamp.split_at(stamp.len().min(8));
+    PathBuf::from("reports").join(format!("{}-{date}-{time}", s.name))
+}
+
+fn write_reports(dir: &std::path::Path, summary: &Summary) -> Result<()> {
+    let files = crate::report::write_all(dir, summary).map_err(|e| {
+        Error::Run(format!(
+            "cannot write the reports to {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut out = std::io::stdout().lock();
+    let table = crate::report::render_table(summary);
+    let _ = std::io::Write::write_all(&mut out, table.as_bytes());
+    for f in files {
+        let _ = writeln!(out, "wrote {}", f.display());
+    }
+    Ok(())
+}
+
+use std::io::Write as _;
+
+/// Opens the sessions, runs the engine, and returns the recorder with everything in it.
+async fn drive(
+    s: &Scenario,
+    plan: Arc<Plan>,
+    mocks: &Mocks,
+    version: Version,
+    interrupted: Arc<AtomicBool>,
+    progress: bool,
+) -> Result<Recorder> {
+    let client = HttpClient::with_max_idle(s.load.sessions.max(1) as usize * 4);
+    let (targets, routes, inits) = connect(s, &plan, mocks, &client, version).await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now() + Duration::from_millis(50);
+    for i in &inits {
+        let _ = tx.send(i.event(t0));
+    }
+    let stop = CancellationToken::new();
+    let watcher = {
+        let (stop, interrupted) = (stop.clone(), interrupted.clone());
+        tokio::spawn(async move {
+            crate::mock::cli::wait_for_signal().await;
+            interrupted.store(true, Ordering::Release);
+            stop.cancel();
+        })
+    };
+    let open = matches!(s.load.model, Model::Open { .. });
+    let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout);
+    let done = CancellationToken::new();
+    let rec = tokio::spawn(record(
+        rx,
+        recorder,
+        t0,
+        done.clone(),
+        progress,
+        plan.clone(),
+    ));
+    let engine = Engine::new(
+        plan.clone(),
+        targets,
+        routes,
+        t0,
+        s.load.timeout,
+        s.load.max_in_flight as usize,
+        open,
+        tx,
+        stop.clone(),
+    );
+    engine.run().await;
+    watcher.abort();
+    done.cancel();
+    let recorder = rec
+        .await
+        .map_err(|e| Error::Run(format!("the recorder failed: {e}")))?;
+    close(engine).await;
+    Ok(recorder)
+}
+
+type Routes = Vec<(usize, String)>;
+
+/// Sessions to every target, and each key's route.
+async fn connect(
+    s: &Scenario,
+    plan: &Plan,
+    mocks: &Mocks,
+    client: &HttpClient,
+    version: Version,
+) -> Result<(Vec<Target>, Routes, Vec<InitRecord>)> {
+    let mut inits = Vec::new();
+    let mut targets = Vec::new();
+    let mut routes = Vec::new();
+    match &s.gateway {
+        Gateway::Url(e) => {
+            let headers = headers(&e.headers)?;
+            let ep = mocks::Endpoint::Http(e.url.clone());
+            let t = open_sessions(
+                client,
+                "gateway",
+                &ep,
+                s.load.sessions,
+                version,
+                &headers,
+                &mut inits,
+            )
+            .await
+            .map_err(Error::Run)?;
+            targets.push(t);
+            routes = plan
+                .keys
+                .iter()
+                .map(|(_, tool)| (0, tool.clone()))
+                .collect();
+        }
+        _ => {
+            for (name, ep) in &mocks.endpoints {
+                let t = open_sessions(
+                    client,
+                    name,
+                    ep,
+                    s.load.sessions,
+                    version,
+                    &HeaderMap::new(),
+                    &mut inits,
+                )
+                .await
+                .map_err(Error::Run)?;
+                targets.push(t);
+            }
+            for (server, tool) in &plan.keys {
+                let i = targets
+                    .iter()
+                    .position(|t| &t.server == server)
+                    .unwrap_or(0);
+                routes.push((i, tool.clone()));
+            }
+        }
+    }
+    Ok((targets, routes, inits))
+}
+
+fn headers(h: &std::collections::BTreeMap<String, String>) -> Result<HeaderMap> {
+    let mut out = HeaderMap::new();
+    for (k, v) in h {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| Error::Input(format!("`{k}` is not an HTTP header name")))?;
+        let value = HeaderValue::from_str(&expand_env(v))
+            .map_err(|_| Error::Input(format!("the value of header `{k}` is not valid")))?;
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// `${VAR}` from gauntlet's environment (empty when unset).
+fn expand_env(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        match rest[i + 2..].find('}') {
+            Some(j) => {
+                out.push_str(&std::env::var(&rest[i + 2..i + 2 + j]).unwrap_or_default());
+                rest = &rest[i + 3 + j..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn close(engine: Arc<Engine>) {
+    let Ok(engine) = Arc::try_unwrap(engine) else {
+        return;
+    };
+    for t in engine.targets {
+        for c in t.sessions {
+            if let Ok(c) = Arc::try_unwrap(c) {
+                let _ = tokio::time::timeout(Duration::from_secs(3), c.close()).await;
+            }
+        }
+    }
+}
+
+/// The recorder task: samples in, process figures every second, a progress line on a terminal.
+async fn record(
+    mut rx: mpsc::UnboundedReceiver<Record>,
+    mut recorder: Recorder,
+    t0: Instant,
+    done: CancellationToken,
+    progress: bool,
+    plan: Arc<Plan>,
+) -> Recorder {
+    let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
+    let prefixes = [DRIVER_THREADS, mocks::THREAD_NAME];
+    let mut cpu = procstat::cpu_by_thread_prefix(&prefixes);
+    let mut last = std::time::Instant::now();
+    let mut live = Live::default();
+    loop {
+        tokio::select! {
+            r = rx.recv() => match r {
+                Some(r) => add(&mut recorder, &mut live, r),
+                None => break,
+            },
+            _ = tick.tick() => {
+                let now = procstat::cpu_by_thread_prefix(&prefixes);
+                let wall = last.elapsed().as_secs_f64().max(1e-3);
+                let pct = |i: usize| 100.0 * (now[i].saturating_sub(cpu[i])).as_secs_f64() / wall;
+                let second = (t0.elapsed().as_secs() as i64) - 1;
+                recorder.record_process(second, pct(0), pct(1), procstat::rss_bytes());
+                (cpu, last) = (now, std::time::Instant::now());
+                if progress {
+                    live.print(t0.elapsed(), &plan);
+                }
+            }
+            _ = done.cancelled() => {
+                while let Ok(r) = rx.try_recv() {
+                    add(&mut recorder, &mut live, r);
+                }
+                break;
+            }
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    recorder
+}
+
+fn add(recorder: &mut Recorder, live: &mut Live, r: Record) {
+    match r {
+        Record::Sample(s) => {
+            live.add(&s);
+            recorder.add(&s);
+        }
+        Record::Event(e) => recorder.add_event(&e),
+    }
+}
+
+/// The figures of the progress line, for the last second.
+#[derive(Default)]
+struct Live {
+    calls: u64,
+    errors: u64,
+    latencies_us: Vec<u64>,
+}
+
+impl Live {
+    fn add(&mut self, s: &crate::sample::Sample) {
+        self.calls += 1;
+        if s.outcome.is_ok() {
+            if self.latencies_us.len() < 100_000 {
+                self.latencies_us
+                    .push((s.latency_from_intended_ns().max(0) / 1000) as u64);
+            }
+        } else {
+            self.errors += 1;
+        }
+    }
+
+    fn print(&mut self, elapsed: Duration, plan: &Plan) {
+        self.latencies_us.sort_unstable();
+        let p99 = self
+            .latencies_us
+            .get(
+                (self.latencies_us.len() * 99 / 100).min(self.latencies_us.len().saturating_sub(1)),
+            )
+            .map_or("-".to_string(), |us| {
+                format!("{:.1}ms", *us as f64 / 1000.0)
+            });
+        let errors = if self.calls == 0 {
+            0.0
+        } else {
+            100.0 * self.errors as f64 / self.calls as f64
+        };
+        let total = match &plan.schedule {
+            Schedule::Open(o) => o.end(),
+            Schedule::Closed { duration, .. } => *duration,
+        };
+        eprint!(
+            "\r{:>5.0}s/{:.0}s  {:<9} {:>7} calls/s  p99 {:>8}  errors {:>5.1}%   ",
+            elapsed.as_secs_f64(),
+            total.as_secs_f64(),
+            plan.phase_at(elapsed).to_string(),
+            self.calls,
+            p99,
+            errors
+        );
+        *self = Live::default();
+    }
+}
