@@ -1,10 +1,13 @@
 mod cli;
+mod client;
 mod common;
 mod conformance;
+mod driver;
 mod fuzz;
 mod inproc;
 mod interop_python;
 mod interop_ts;
+mod results;
 mod rmcp_client;
 mod scenarios;
 mod wire;
