@@ -8,7 +8,7 @@
 //! | module | one job | status |
 //! |---|---|---|
 //! | [`cli`] | clap definitions of the subcommands | `mock` |
-//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server side |
+//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
 //! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |

@@ -11,7 +11,7 @@
 //! | what happened | outcome |
 //! |---|---|
 //! | the per-call timeout elapsed first | `Timeout` |
-//! | connecting failed with EMFILE, ENFILE, EADDRNOTAVAIL, EADDRINUSE, ENOBUFS, ENOMEM (the driver's own limits) | `ClientError` |
+//! | a socket call failed with EMFILE, ENFILE, EADDRNOTAVAIL, EADDRINUSE, ENOBUFS or ENOMEM (the driver's own limits: descriptors, ports, buffers) | `ClientError` |
 //! | connection refused | `Transport(Refused)` |
 //! | reset, aborted or broken pipe | `Transport(Reset)` |
 //! | the peer closed before the answer was complete (EOF, incomplete message or body) | `Transport(Eof)` |
@@ -55,6 +55,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::error::Error as StdError;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -598,6 +599,10 @@ async fn read_answer(resp: Response<Incoming>, id: u64, keep: bool) -> CallResul
     }
     let kind = content_kind(resp.headers());
     let mut body = resp.into_body();
+    if body.size_hint().lower() > MAX_ANSWER as u64 {
+        // Declared too large: not worth reading (the connection is closed).
+        return CallResult::failed(Outcome::Protocol(ProtocolError::Unexpected));
+    }
     match kind {
         Kind::Json => match collect(&mut body, MAX_ANSWER).await {
             Ok(bytes) => match_response(read_wire(&bytes), id, keep),
@@ -672,9 +677,16 @@ impl HttpClient {
 
     /// A client that keeps at most `max_idle_per_host` idle connections per host.
     pub fn with_max_idle(max_idle_per_host: usize) -> HttpClient {
+        HttpClient::with_options(max_idle_per_host, None)
+    }
+
+    /// [`HttpClient::with_max_idle`], with connections bound to `local_address` (spreading
+    /// clients over 127.0.0.x gives each its own ephemeral ports).
+    pub fn with_options(max_idle_per_host: usize, local_address: Option<IpAddr>) -> HttpClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.enforce_http(true);
+        connector.set_local_address(local_address);
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Self::IDLE_TIMEOUT)
             .pool_max_idle_per_host(max_idle_per_host)
@@ -714,7 +726,6 @@ const REINITIALIZING: u8 = 2;
 
 /// One MCP session over Streamable HTTP (session era). Shared by reference between the tasks
 /// that call through it (`&self` everywhere); no lock is held across an await.
-#[derive(Debug)]
 pub struct Session {
     client: HttpClient,
     uri: Uri,
@@ -724,6 +735,19 @@ pub struct Session {
     handshake_timeout: Duration,
     epoch: Mutex<Arc<Epoch>>,
     state: AtomicU8,
+}
+
+impl fmt::Debug for Session {
+    // Not the extra headers: they may hold credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.current();
+        f.debug_struct("Session")
+            .field("url", &self.uri)
+            .field("version", &e.version)
+            .field("session_id", &e.id)
+            .field("needs_reinit", &self.needs_reinit())
+            .finish_non_exhaustive()
+    }
 }
 
 fn failure(outcome: Outcome, what: &str) -> CallFailure {

@@ -153,8 +153,9 @@ impl StdioSession {
         Ok(s)
     }
 
-    /// Spawns the server without a handshake. A command that cannot be started is a
-    /// `ClientError` (the driver's failure, not the server's).
+    /// Spawns the server without a handshake (inside a Tokio runtime: the reader and writer
+    /// are tasks). A command that cannot be started is a `ClientError` (the driver's failure,
+    /// not the server's).
     pub fn start(cmd: &StdioCommand) -> Result<StdioSession, CallFailure> {
         let Some((program, args)) = cmd.argv.split_first() else {
             return Err(CallFailure::new(

@@ -68,7 +68,7 @@ impl SseParser {
             self.start = 0;
         } else if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
-            self.scanned -= self.start;
+            self.scanned = self.scanned.saturating_sub(self.start);
             self.start = 0;
         }
         self.buf.extend_from_slice(chunk);
