@@ -4,7 +4,7 @@
 use super::engine::{Record, Target};
 use super::mocks::Endpoint;
 use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session};
-use crate::mcp::client_stdio::{StdioCommand, StdioSession};
+use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::protocol::Version;
 use crate::sample::{Event, EventKind};
 use http::HeaderMap;
@@ -77,7 +77,9 @@ async fn open_one(
                 .map(Conn::Http)
         }
         Endpoint::Stdio(argv) => {
-            let cmd = StdioCommand::new(argv.iter().cloned());
+            // The mock's own lines (its request count at exit) would only clutter the run's output.
+            let mut cmd = StdioCommand::new(argv.iter().cloned());
+            cmd.stderr = StderrTo::Null;
             StdioSession::spawn(&cmd, version, INIT_TIMEOUT)
                 .await
                 .map(Conn::Stdio)
