@@ -1,26 +1,17 @@
 //! `gauntlet check SCENARIO`: validate a scenario and print the plan a person can read.
 
 use crate::cli::CheckArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
 use crate::scenario::{self, Gateway, Scenario};
-use crate::units::{format_duration, parse_duration};
+use crate::units::format_duration;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let s = scenario::load(&args.scenario)?;
-    let overrides = Overrides {
-        duration: args
-            .duration
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| Error::Input(format!("--duration: {e}")))?,
-        rate_scale: args.rate_scale,
-        seed: None,
-    };
+    let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, None)?;
     let plan = Plan::build(&s, overrides)?;
     for w in &plan.warnings {
         eprintln!("warning: {w}");

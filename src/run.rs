@@ -15,7 +15,6 @@ use crate::plan::schedule::Schedule;
 use crate::scenario::{
     self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
 };
-use crate::units::parse_duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,16 +37,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }));
     }
     let version = supported(&s, args)?;
-    let overrides = Overrides {
-        duration: args
-            .duration
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| Error::Input(format!("--duration: {e}")))?,
-        rate_scale: args.rate_scale,
-        seed: args.seed,
-    };
+    let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
     let plan = Arc::new(Plan::build(&s, overrides)?);
     for w in &plan.warnings {
         eprintln!("warning: {w}");

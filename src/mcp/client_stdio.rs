@@ -24,6 +24,7 @@ use super::client::{
     initialize_params, internal_id, negotiated, outcome_of, read_wire,
 };
 use super::protocol::{Era, Version};
+use super::stdio::{Line, read_line};
 use crate::sample::{Outcome, ProtocolError, TransportError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -397,51 +398,6 @@ async fn write_loop(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Vec<u8>>)
         }
     }
     let _ = w.shutdown().await;
-}
-
-enum Line {
-    Eof,
-    Ok,
-    TooLong,
-}
-
-/// Reads one line (without its newline) into `buf`, refusing lines over `max` bytes (the rest
-/// of such a line is skipped).
-async fn read_line<R: AsyncBufRead + Unpin>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Line> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let chunk = r.fill_buf().await?;
-        if chunk.is_empty() {
-            return Ok(if too_long {
-                Line::TooLong
-            } else if buf.is_empty() {
-                Line::Eof
-            } else {
-                Line::Ok
-            });
-        }
-        let (part, used, found) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (&chunk[..i], i + 1, true),
-            None => (chunk, chunk.len(), false),
-        };
-        if !too_long {
-            if buf.len() + part.len() > max {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(part);
-            }
-        }
-        r.consume(used);
-        if found {
-            return Ok(if too_long { Line::TooLong } else { Line::Ok });
-        }
-    }
 }
 
 async fn read_loop(stdout: ChildStdout, shared: Arc<Shared>) {

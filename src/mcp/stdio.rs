@@ -20,7 +20,8 @@ use tokio_util::task::TaskTracker;
 /// How long calls in flight may still answer after stdin closed.
 pub const DRAIN: Duration = Duration::from_secs(10);
 
-enum Line {
+/// What [`read_line`] read.
+pub(crate) enum Line {
     Eof,
     Ok,
     TooLong,
@@ -28,7 +29,7 @@ enum Line {
 
 /// Reads one line into `buf` (without the newline), refusing lines over `max` bytes (the rest
 /// of such a line is skipped).
-async fn read_line<R: AsyncBufRead + Unpin>(
+pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
     r: &mut R,
     buf: &mut Vec<u8>,
     max: usize,

@@ -22,6 +22,25 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
+impl Overrides {
+    /// From the command line's `--duration`, `--rate-scale` and `--seed`.
+    pub fn from_flags(
+        duration: Option<&str>,
+        rate_scale: Option<f64>,
+        seed: Option<u64>,
+    ) -> Result<Overrides, Error> {
+        let duration = duration
+            .map(crate::units::parse_duration)
+            .transpose()
+            .map_err(|e| Error::Input(format!("--duration: {e}")))?;
+        Ok(Overrides {
+            duration,
+            rate_scale,
+            seed,
+        })
+    }
+}
+
 /// One entry of the mix, ready to draw arguments.
 #[derive(Debug, Clone)]
 pub struct PlannedCall {
