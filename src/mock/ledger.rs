@@ -63,6 +63,8 @@ pub struct Arrival {
 /// A recorded arrival, to be finished with its outcome.
 pub struct Ticket {
     pub arrival: Arrival,
+    /// The tool's slot in the ledger (found once, on arrival).
+    slot: Option<usize>,
     /// For calls without a call id: how many earlier calls had the same tool and arguments
     /// (faults key on it, design §6).
     pub key_index: u64,
@@ -238,16 +240,19 @@ impl Ledger {
                 }
             }
         }
-        Ticket { arrival, key_index }
+        Ticket {
+            arrival,
+            slot,
+            key_index,
+        }
     }
 
     /// Counts how a request was answered.
     pub fn finish(&self, ticket: &Ticket, service_ns: u64, outcome: Outcome) {
         let a = &ticket.arrival;
         if a.method == "tools/call" {
-            let slot = self.tool_slot(a.tool.as_deref());
             let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let c = match slot {
+            let c = match ticket.slot {
                 Some(i) => &mut g.tools[i],
                 None => &mut g.other_tools,
             };

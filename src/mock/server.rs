@@ -22,11 +22,14 @@ pub struct MockServer {
     pub ledger: Arc<Ledger>,
     /// Seeds the per-call decisions (error mix, service time).
     pub seed: u64,
+    /// The server's name hashed once: decisions differ between servers with one seed.
+    name_hash: u64,
 }
 
 impl MockServer {
     pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
         MockServer {
+            name_hash: str_hash(&catalog.name),
             catalog,
             ledger,
             seed,
@@ -157,7 +160,7 @@ impl MockServer {
 
     fn plan(&self, tool: &Tool, ticket: &Ticket, params: &Map<String, Value>, s: &Session) -> Plan {
         let key = self.call_key(ticket);
-        let seed = self.seed ^ str_hash(&self.catalog.name);
+        let seed = self.seed ^ self.name_hash;
         let b = &tool.behaviour;
         let u = unit(seed, key);
         let mut cumulative = 0.0;
