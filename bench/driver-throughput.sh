@@ -85,7 +85,11 @@ run_oha() {
         -H "mcp-session-id: $sid" -H 'mcp-protocol-version: 2025-11-25' \
         -d '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}' \
         "$URL" \
-        | python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["summary"]; p=r["latencyPercentiles"]; print(f"{s[\"requestsPerSec\"]:.0f} {p[\"p50\"]*1000:.3f} {p[\"p99\"]*1000:.3f}")'
+        | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+s, p = r["summary"], r["latencyPercentiles"]
+print("%.0f %.3f %.3f" % (s["requestsPerSec"] * s["successRate"], p["p50"] * 1000, p["p99"] * 1000))'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

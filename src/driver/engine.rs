@@ -44,6 +44,8 @@ pub struct Engine {
     pub stop: CancellationToken,
     in_flight: AtomicUsize,
     next_id: AtomicU64,
+    /// The driver runtime, where calls run (the open model's pacer has a thread of its own).
+    workers: tokio::runtime::Handle,
 }
 
 fn ns_since(t0: Instant, t: Instant) -> i64 {
@@ -79,24 +81,54 @@ impl Engine {
             stop,
             in_flight: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
+            workers: tokio::runtime::Handle::current(),
         })
     }
 
     /// Runs every pacer to the schedule's end (or until stopped), then drains the calls in
     /// flight for up to the call timeout.
     pub async fn run(self: &Arc<Self>) {
-        let pacers = self.plan.schedule.pacers();
-        let mut tasks = Vec::new();
-        for p in 0..pacers {
-            let me = self.clone();
-            tasks.push(tokio::spawn(async move { me.pacer(p).await }));
-        }
-        for t in tasks {
-            let _ = t.await;
+        if self.open_model {
+            self.open_pacer().await;
+        } else {
+            let mut tasks = Vec::new();
+            for p in 0..self.plan.schedule.pacers() {
+                let me = self.clone();
+                tasks.push(tokio::spawn(async move { me.pacer(p).await }));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
         }
         let deadline = Instant::now() + self.timeout + Duration::from_secs(1);
         while self.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The open model's one pacer runs on a thread of its own, so that busy workers (answers
+    /// to parse, samples to record) never delay a send: its calls are spawned onto the driver
+    /// runtime.
+    async fn open_pacer(self: &Arc<Self>) {
+        let me = self.clone();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-pace", crate::run::DRIVER_THREADS))
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(me.pacer(0));
+                }
+                let _ = done_tx.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = done_rx.await;
+            }
+            // No thread to spare: pace from the workers.
+            Err(_) => self.pacer(0).await,
         }
     }
 
@@ -138,7 +170,7 @@ impl Engine {
         }
         let me = self.clone();
         let session = (seq % u64::from(self.sessions_per_target().max(1))) as u32;
-        tokio::spawn(async move {
+        self.workers.spawn(async move {
             me.call(seq, intended, session).await;
             me.in_flight.fetch_sub(1, Ordering::AcqRel);
         });
