@@ -39,18 +39,45 @@ impl SourceError {
     }
 
     /// An error from the YAML reader, located where it says.
-    pub fn from_yaml(file: &Path, err: &serde_saphyr::Error) -> Self {
+    /// `src` is the file's text: a value of the wrong type is named by its key.
+    pub fn from_yaml(file: &Path, err: &serde_saphyr::Error, src: &str) -> Self {
         let (line, col) = err
             .location()
             .map(|l| (l.line().max(1), l.column().max(1)))
             .unwrap_or((1, 1));
+        let mut message = yaml_message(err);
+        if let Some(what) = message
+            .strip_prefix("expected ")
+            .and_then(|m| m.strip_suffix(" here"))
+            && let Some((key, value)) = key_and_value(src, line, col)
+        {
+            message = format!("`{key}` must be {what} (found `{value}`)");
+        }
         SourceError {
             file: file.to_path_buf(),
             line,
             col,
-            message: yaml_message(err),
+            message,
         }
     }
+}
+
+/// The key of the `key: value` pair whose value starts at (line, col), and that value.
+fn key_and_value(src: &str, line: u64, col: u64) -> Option<(String, String)> {
+    let text = src
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let at = text
+        .char_indices()
+        .nth(usize::try_from(col).ok()?.checked_sub(1)?)?
+        .0;
+    let before = text[..at].trim_end().strip_suffix(':')?;
+    let key = before
+        .rsplit(['{', ',', '-', ' '])
+        .find(|k| !k.is_empty())?
+        .trim();
+    let value = text[at..].split([',', '}', '#']).next()?.trim().to_string();
+    (!key.is_empty() && !value.is_empty()).then(|| (key.to_string(), value))
 }
 
 /// The YAML reader's message without its own location suffix and snippet.

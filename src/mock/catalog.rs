@@ -395,7 +395,7 @@ impl Catalog {
     pub fn parse(src: &str, path: &Path) -> Result<Catalog, SourceError> {
         let opts = serde_saphyr::options! { with_snippet: false };
         let spec: FileSpec = serde_saphyr::from_str_with_options(src, opts)
-            .map_err(|e| SourceError::from_yaml(path, &e))?;
+            .map_err(|e| SourceError::from_yaml(path, &e, src))?;
         compile(spec, path)
     }
 

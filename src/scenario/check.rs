@@ -60,7 +60,7 @@ pub fn parse(src: &str, path: &Path) -> Result<Scenario, Error> {
     }
     let opts = serde_saphyr::options! { with_snippet: false };
     let spec: ScenarioSpec = serde_saphyr::from_str_with_options(src, opts)
-        .map_err(|e| Error::Source(SourceError::from_yaml(path, &e)))?;
+        .map_err(|e| Error::Source(SourceError::from_yaml(path, &e, src)))?;
     let mut c = Checker {
         failed: Vec::new(),
         path,
