@@ -89,14 +89,26 @@ impl Checker<'_> {
         self.errors.push(SourceError::at(self.path, loc, msg));
     }
 
-    /// Resolves a path written in the scenario against the scenario's folder.
+    /// Resolves a path written in the scenario against the scenario's folder (`..` folded,
+    /// so that messages show a path a person can read).
     fn resolve(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() {
+        let joined = if p.is_absolute() {
             p.to_path_buf()
         } else {
             self.dir.join(p)
+        };
+        let mut out = PathBuf::new();
+        for c in joined.components() {
+            match c {
+                std::path::Component::ParentDir if out.file_name().is_some() => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
         }
+        out
     }
 
     fn scenario(&mut self, s: ScenarioSpec, src: &str) -> Option<Scenario> {
