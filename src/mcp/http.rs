@@ -107,14 +107,25 @@ pub async fn handle<S: Service>(
     req: http::Request<HyperBody>,
 ) -> HttpResponse {
     let arrival = clock::now_ns();
-    if req.uri().path() != front.path {
-        return plain(StatusCode::NOT_FOUND, "not found: MCP is served at /mcp");
-    }
     if !local_origin(req.headers()) {
         return plain(
             StatusCode::FORBIDDEN,
             "forbidden: Origin and Host must be a loopback address",
         );
+    }
+    let path = req.uri().path();
+    if path != front.path {
+        // The 2024-11-05 HTTP+SSE transport, beside Streamable HTTP.
+        return match (req.method(), path) {
+            (&Method::GET, super::legacy::SSE_PATH) => super::legacy::open(front),
+            (&Method::POST, super::legacy::MESSAGES_PATH) => {
+                super::legacy::post(front, req, arrival).await
+            }
+            _ => plain(
+                StatusCode::NOT_FOUND,
+                "not found: MCP is served at /mcp (and at /sse for the 2024-11-05 transport)",
+            ),
+        };
     }
     match *req.method() {
         Method::POST => post(front, req, arrival).await,
@@ -189,7 +200,7 @@ async fn post<S: Service>(
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: HyperBody) -> Result<Bytes, HttpResponse> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: HyperBody) -> Result<Bytes, HttpResponse> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -213,14 +224,14 @@ fn too_large() -> HttpResponse {
 }
 
 /// Header values a request carries into its [`CallContext`].
-struct HeaderMeta {
+pub(crate) struct HeaderMeta {
     arrival: u64,
     traceparent: Option<String>,
     call_id: Option<u64>,
 }
 
 impl HeaderMeta {
-    fn of(h: &HeaderMap, arrival: u64) -> HeaderMeta {
+    pub(crate) fn of(h: &HeaderMap, arrival: u64) -> HeaderMeta {
         HeaderMeta {
             arrival,
             traceparent: h
@@ -234,7 +245,7 @@ impl HeaderMeta {
         }
     }
 
-    fn context(&self, session: Arc<Session>, notify: Notifier) -> CallContext {
+    pub(crate) fn context(&self, session: Arc<Session>, notify: Notifier) -> CallContext {
         CallContext {
             session,
             transport: TransportKind::Http,
@@ -534,7 +545,7 @@ fn sse_response(rx: mpsc::UnboundedReceiver<Message>, version: Version) -> HttpR
     r
 }
 
-fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     let mut r = http::Response::new(Full::new(Bytes::from(body)).boxed());
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -544,7 +555,7 @@ fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     r
 }
 
-fn rpc_error_status(status: StatusCode, code: i32, message: &str) -> HttpResponse {
+pub(crate) fn rpc_error_status(status: StatusCode, code: i32, message: &str) -> HttpResponse {
     json(
         status,
         jsonrpc::response_bytes(None, &Err(ErrorObject::new(code, message))),
@@ -561,7 +572,7 @@ fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
     r
 }
 
-fn empty(status: StatusCode) -> HttpResponse {
+pub(crate) fn empty(status: StatusCode) -> HttpResponse {
     let mut r = http::Response::new(Full::new(Bytes::new()).boxed());
     *r.status_mut() = status;
     r

@@ -7,6 +7,7 @@
 //! | [`service`] | the [`service::Service`] trait between a front end and what answers requests |
 //! | [`session`] | sessions: negotiated revision, log level, standalone streams, in-flight calls |
 //! | [`http`] | Streamable HTTP server (session era) on hyper 1 |
+//! | [`legacy`] | the 2024-11-05 HTTP+SSE transport, server side (`GET /sse`, `POST /messages`) |
 //! | [`sse`] | Server-Sent Events framing |
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
 //! | [`sse_parse`] | incremental Server-Sent Events parser (the client reads streams with it) |
@@ -20,6 +21,7 @@ pub mod client;
 pub mod client_stdio;
 pub mod http;
 pub mod jsonrpc;
+pub mod legacy;
 pub mod protocol;
 pub mod service;
 pub mod session;

@@ -39,6 +39,19 @@ fn interop_python_sdk_streamable_http() {
 }
 
 #[test]
+fn interop_python_sdk_legacy_sse() {
+    let _heavy = heavy();
+    let mock = MockProc::spawn(&[cc::PATH], &[]);
+    let server = crate::common::catalogue_server_name(cc::PATH);
+    let sse = mock.url(&server).replace("/mcp", "/sse");
+    let mut cmd = python_client();
+    cmd.args(["--sse", &sse]).args(cc::client_args());
+    let out = run_with_timeout(&mut cmd, TIMEOUT);
+    out.assert_success("python client (2024-11-05 HTTP+SSE)");
+    cc::assert_exchange("python sdk over legacy SSE", &out.json("python client"));
+}
+
+#[test]
 fn interop_python_sdk_stdio() {
     let _heavy = heavy();
     let mut cmd = python_client();

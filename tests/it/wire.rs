@@ -425,3 +425,65 @@ async fn resources_prompts_and_completion() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn legacy_sse_sessions_live_as_long_as_their_stream() {
+    let s = start(CONFORMANCE).await;
+    let base = s.url.trim_end_matches("/mcp").to_string();
+    let r = s.http.get(format!("{base}/sse")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(is_sse(&r));
+    let mut body = r.bytes_stream();
+    let first = String::from_utf8(body.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.starts_with("event: endpoint\n"), "{first}");
+    let endpoint = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap()
+        .to_string();
+    let post = |body: &'static str| {
+        s.http
+            .post(format!("{base}{endpoint}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05"}}"#;
+    assert_eq!(post(init).await.unwrap().status(), 202);
+    let mut seen = String::new();
+    while !seen.contains(r#""id":1"#) {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
+            .await
+            .expect("the answer arrives on the stream")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: message") && seen.contains(r#""protocolVersion":"2024-11-05""#));
+    assert_eq!(s.mock.sessions.len(), 1);
+    let missing = s
+        .http
+        .post(format!("{base}/messages"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+    let unknown = s
+        .http
+        .post(format!("{base}/messages?session_id=nope"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    drop(body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !s.mock.sessions.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the session outlived its stream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 from mcp import ClientSession
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from pydantic import AnyUrl
@@ -41,6 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--url", help="Streamable HTTP endpoint of the server")
+    how.add_argument("--sse", help="2024-11-05 HTTP+SSE endpoint of the server (…/sse)")
     how.add_argument("--stdio", action="store_true", help="spawn the server given after `--` and speak stdio")
     p.add_argument("--tool", help="tool to call")
     p.add_argument("--args", default="{}", help="JSON object of tool arguments")
@@ -128,6 +130,10 @@ async def run(ns: argparse.Namespace) -> dict[str, Any]:
         if ns.stdio:
             params = StdioServerParameters(command=ns.command[0], args=ns.command[1:], env=dict(os.environ))
             async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as session:
+                    return await exchange(session, ns)
+        if ns.sse:
+            async with sse_client(ns.sse) as (read, write):
                 async with ClientSession(read, write) as session:
                     return await exchange(session, ns)
         async with streamable_http_client(ns.url) as (read, write, _session_id):
