@@ -114,7 +114,7 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
         return not_yet(&format!("`startup` (server `{}`)", srv.name));
     }
     match s.protocol {
-        ProtocolChoice::Fixed(v) if v.era() == crate::mcp::protocol::Era::Session => Ok(v),
+        ProtocolChoice::Fixed(v) if v.era() != crate::mcp::protocol::Era::Stateless => Ok(v),
         ProtocolChoice::Fixed(v) => not_yet(&format!("protocol {v}")),
         ProtocolChoice::Auto => not_yet("`protocol: auto`"),
     }

@@ -4,6 +4,7 @@
 use super::engine::{Record, Target};
 use super::mocks::Endpoint;
 use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session};
+use crate::mcp::client_legacy::LegacySession;
 use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::protocol::Version;
 use crate::sample::{Event, EventKind};
@@ -20,6 +21,8 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(30);
 #[allow(clippy::large_enum_variant)]
 pub enum Conn {
     Http(Session),
+    /// 2024-11-05 HTTP+SSE.
+    Legacy(LegacySession),
     Stdio(StdioSession),
 }
 
@@ -33,6 +36,7 @@ impl Conn {
     ) -> CallResult {
         match self {
             Conn::Http(s) => s.call(method, params, meta, timeout).await,
+            Conn::Legacy(s) => s.call(method, params, meta, timeout).await,
             Conn::Stdio(s) => s.call(method, params, meta, timeout).await,
         }
     }
@@ -40,7 +44,7 @@ impl Conn {
     pub fn needs_reinit(&self) -> bool {
         match self {
             Conn::Http(s) => s.needs_reinit(),
-            Conn::Stdio(_) => false,
+            Conn::Legacy(_) | Conn::Stdio(_) => false,
         }
     }
 
@@ -48,7 +52,7 @@ impl Conn {
     pub async fn reinit(&self) -> Result<bool, CallFailure> {
         match self {
             Conn::Http(s) => s.reinit().await,
-            Conn::Stdio(_) => Ok(false),
+            Conn::Legacy(_) | Conn::Stdio(_) => Ok(false),
         }
     }
 
@@ -57,6 +61,7 @@ impl Conn {
             Conn::Http(s) => {
                 let _ = s.close().await;
             }
+            Conn::Legacy(s) => s.close().await,
             Conn::Stdio(s) => {
                 let _ = s.close(Duration::from_secs(2)).await;
             }
@@ -71,6 +76,17 @@ async fn open_one(
     headers: &HeaderMap,
 ) -> Result<Conn, CallFailure> {
     match endpoint {
+        // The 2024-11-05 transport: the mocks serve it at /sse beside /mcp; a gateway's URL is
+        // taken as its SSE endpoint.
+        Endpoint::Http(url) if version == Version::V2024_11_05 => {
+            let sse = match url.strip_suffix("/mcp") {
+                Some(base) => format!("{base}/sse"),
+                None => url.clone(),
+            };
+            LegacySession::connect(client, &sse, INIT_TIMEOUT)
+                .await
+                .map(Conn::Legacy)
+        }
         Endpoint::Http(url) => {
             Session::connect(client, url, version, headers.clone(), INIT_TIMEOUT)
                 .await

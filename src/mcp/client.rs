@@ -562,7 +562,7 @@ async fn collect(body: &mut Incoming, limit: usize) -> Result<Bytes, Outcome> {
 /// Lets the connection go back to the pool: reads what is left of `body` if it is already
 /// there, otherwise drains it in the background for a moment (a server usually ends an SSE
 /// stream right after the response), then drops it.
-fn finish(mut body: Incoming) {
+pub(crate) fn finish(mut body: Incoming) {
     for _ in 0..8 {
         if body.is_end_stream() {
             return;
@@ -695,7 +695,10 @@ impl HttpClient {
         HttpClient { inner }
     }
 
-    async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, Outcome> {
+    pub(crate) async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, Outcome> {
         self.inner
             .request(req)
             .await

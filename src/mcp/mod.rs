@@ -12,12 +12,14 @@
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
 //! | [`sse_parse`] | incremental Server-Sent Events parser (the client reads streams with it) |
 //! | [`client`] | Streamable HTTP client (session era) for the driver: pooled HTTP, sessions, outcomes |
+//! | [`client_legacy`] | 2024-11-05 HTTP+SSE client: the `GET /sse` stream, POSTs, calls routed by id |
 //! | [`client_stdio`] | stdio client: a spawned server process, calls routed by id |
 //!
 //! Transport errors (HTTP status, broken streams), JSON-RPC errors and tool errors (`isError`
 //! in a successful result) are kept apart at every layer.
 
 pub mod client;
+pub mod client_legacy;
 pub mod client_stdio;
 pub mod http;
 pub mod jsonrpc;

@@ -317,3 +317,24 @@ fn every_ready_scenario_runs_and_writes_schema_valid_results() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn the_driver_speaks_the_2024_11_05_transport() {
+    let _g = heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockProc::spawn(&[TIMING], &[]);
+    // Only the legacy transport is served at /sse: a run that works there spoke it.
+    let sse = mock.url("timing").replace("/mcp", "/sse");
+    let load = "  rate: 20/s\n  sessions: 2\n  mix: [ { call: timing.fast } ]\n";
+    let path = scenario(dir.path(), "legacy", &format!("{{ url: \"{sse}\" }}"), load);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("duration: 10s", "duration: 10s\nprotocol: 2024-11-05"),
+    )
+    .unwrap();
+    let r = run(&path, &dir.path().join("out"), &["--duration", "2s"]);
+    let e = entry(&r, "steady", "fast");
+    assert_eq!(e["count"], 40, "{e}");
+    assert_eq!(e["ok"], 40, "{e}");
+}

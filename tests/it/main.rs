@@ -1,5 +1,6 @@
 mod cli;
 mod client;
+mod client_legacy;
 mod common;
 mod conformance;
 mod driver;
