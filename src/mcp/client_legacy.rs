@@ -18,10 +18,10 @@
 //!   they are counted ([`LegacySession::malformed_events`], [`LegacySession::stray_responses`]).
 
 use super::client::{
-    CallFailure, CallMeta, CallResult, HttpClient, MAX_ANSWER, Requester, RespId, Wire,
-    classify_error, encode, finish, initialize_params, internal_id, negotiated, outcome_of,
-    read_wire,
+    CallFailure, CallMeta, CallResult, HttpClient, MAX_ANSWER, Requester, classify_error, encode,
+    finish, initialize_params, internal_id, negotiated,
 };
+use super::pending::Pending;
 use super::protocol::{Era, Version, header};
 use super::sse_parse::SseParser;
 use crate::sample::{Outcome, ProtocolError, TransportError};
@@ -31,11 +31,8 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const EVENT_STREAM: HeaderValue = HeaderValue::from_static("text/event-stream");
@@ -44,47 +41,13 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const CALL_ID: HeaderName = HeaderName::from_static(header::CALL_ID);
 const TRACEPARENT: HeaderName = HeaderName::from_static(header::TRACEPARENT);
 
-/// A call waiting for its response.
-struct Waiter {
-    keep: bool,
-    tx: oneshot::Sender<CallResult>,
-}
-
-#[derive(Default)]
-struct Shared {
-    /// `None` once the stream has ended: no answer can come any more.
-    pending: Mutex<Option<HashMap<u64, Waiter>>>,
-    malformed: AtomicU64,
-    stray: AtomicU64,
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<HashMap<u64, Waiter>>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Removes a call's waiter when the call ends (it is already gone if the reader answered it).
-struct Registration<'a> {
-    shared: &'a Shared,
-    id: u64,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if let Some(map) = self.shared.lock().as_mut() {
-            map.remove(&self.id);
-        }
-    }
-}
-
 /// One MCP session over the 2024-11-05 HTTP+SSE transport. Shared by reference between the
 /// tasks that call through it; no lock is held across an await.
 pub struct LegacySession {
     client: HttpClient,
     endpoint: Uri,
     host: HeaderValue,
-    shared: Arc<Shared>,
+    shared: Arc<Pending>,
     reader: JoinHandle<()>,
     version: Version,
     init: Value,
@@ -225,10 +188,7 @@ impl LegacySession {
                 format!("endpoint event: `{data}` is not a URI of the server's origin"),
             )
         })?;
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Some(HashMap::new())),
-            ..Shared::default()
-        });
+        let shared = Arc::new(Pending::new());
         let mut s = LegacySession {
             client: client.clone(),
             endpoint,
@@ -296,17 +256,17 @@ impl LegacySession {
 
     /// Whether the stream has ended (every later call ends in `Transport(Eof)`).
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().is_none()
+        self.shared.is_ended()
     }
 
     /// `message` events that were not JSON-RPC messages (no call was failed for them).
     pub fn malformed_events(&self) -> u64 {
-        self.shared.malformed.load(Ordering::Relaxed)
+        self.shared.malformed()
     }
 
     /// Responses no call was waiting for (late after a timeout, a wrong or null id).
     pub fn stray_responses(&self) -> u64 {
-        self.shared.stray.load(Ordering::Relaxed)
+        self.shared.stray()
     }
 
     /// One measured call: the call id and traceparent go into `params._meta` and the
@@ -373,20 +333,9 @@ impl LegacySession {
                 h.insert(TRACEPARENT, v);
             }
         }
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = self.shared.lock();
-            let Some(map) = pending.as_mut() else {
-                return CallResult::failed(Outcome::Transport(TransportError::Eof));
-            };
-            if map.contains_key(&id) {
-                return CallResult::failed(Outcome::ClientError);
-            }
-            map.insert(id, Waiter { keep, tx });
-        }
-        let _reg = Registration {
-            shared: &self.shared,
-            id,
+        let (_reg, rx) = match self.shared.register(id, keep) {
+            Ok(r) => r,
+            Err(o) => return CallResult::failed(o),
         };
         let round = async {
             let resp = match self.client.send(req).await {
@@ -414,11 +363,7 @@ impl LegacySession {
     /// when its stream closes). Calls in flight end in `Transport(Eof)`.
     pub async fn close(self) {
         self.reader.abort();
-        let waiters = self.shared.lock().take();
-        for (_, w) in waiters.into_iter().flatten() {
-            let _ =
-                w.tx.send(CallResult::failed(Outcome::Transport(TransportError::Eof)));
-        }
+        self.shared.end(Outcome::Transport(TransportError::Eof));
     }
 }
 
@@ -433,11 +378,11 @@ impl Requester for LegacySession {
     }
 }
 
-async fn read_loop(mut body: Incoming, mut parser: SseParser, shared: Arc<Shared>) {
+async fn read_loop(mut body: Incoming, mut parser: SseParser, shared: Arc<Pending>) {
     let end = loop {
         while let Some(ev) = parser.next_event() {
             if ev.name() == "message" && !ev.data.is_empty() {
-                deliver(&shared, ev.data.as_bytes());
+                shared.deliver(ev.data.as_bytes());
             }
         }
         if parser.pending_bytes() > MAX_ANSWER {
@@ -453,38 +398,7 @@ async fn read_loop(mut body: Incoming, mut parser: SseParser, shared: Arc<Shared
             }
         }
     };
-    let waiters = shared.lock().take();
-    for (_, w) in waiters.into_iter().flatten() {
-        let _ = w.tx.send(CallResult::failed(end));
-    }
-}
-
-/// Routes one `message` event.
-fn deliver(shared: &Shared, data: &[u8]) {
-    match read_wire(data) {
-        Wire::Other => {}
-        Wire::Malformed => {
-            shared.malformed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("legacy SSE: an event that is not a JSON-RPC message");
-        }
-        Wire::Response {
-            id: RespId::Num(id),
-            body,
-        } => {
-            let waiter = shared.lock().as_mut().and_then(|m| m.remove(&id));
-            match waiter {
-                Some(w) => {
-                    let _ = w.tx.send(outcome_of(body, w.keep));
-                }
-                None => {
-                    shared.stray.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        Wire::Response { .. } => {
-            shared.stray.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    shared.end(end);
 }
 
 #[cfg(test)]

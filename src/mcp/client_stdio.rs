@@ -20,23 +20,22 @@
 //! runtime thread that lives as long as the session.
 
 use super::client::{
-    CallFailure, CallMeta, CallResult, MAX_ANSWER, Requester, RespId, Wire, classify_io, encode,
-    initialize_params, internal_id, negotiated, outcome_of, read_wire,
+    CallFailure, CallMeta, CallResult, MAX_ANSWER, Requester, classify_io, encode,
+    initialize_params, internal_id, negotiated,
 };
+use super::pending::Pending;
 use super::protocol::{Era, Version};
 use super::stdio::{Line, read_line};
 use crate::sample::{Outcome, ProtocolError, TransportError};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Where the child's stderr goes.
@@ -74,50 +73,12 @@ impl StdioCommand {
     }
 }
 
-/// A call waiting for its response.
-struct Waiter {
-    keep: bool,
-    tx: oneshot::Sender<CallResult>,
-}
-
-#[derive(Default)]
-struct Shared {
-    /// `None` once stdout has ended: no answer can come any more.
-    pending: Mutex<Option<HashMap<u64, Waiter>>>,
-    malformed: AtomicU64,
-    stray: AtomicU64,
-}
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<HashMap<u64, Waiter>>> {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Removes a call's waiter if the call ends without its answer (timeout, or the caller
-/// dropped the call).
-struct Registration<'a> {
-    shared: &'a Shared,
-    id: u64,
-    armed: bool,
-}
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        if self.armed
-            && let Some(map) = self.shared.lock().as_mut()
-        {
-            map.remove(&self.id);
-        }
-    }
-}
-
 /// An MCP session with a server process over stdio.
 pub struct StdioSession {
     child: Child,
     pid: Option<u32>,
     tx: mpsc::UnboundedSender<Vec<u8>>,
-    shared: Arc<Shared>,
+    shared: Arc<Pending>,
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     version: Version,
@@ -201,10 +162,7 @@ impl StdioSession {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(CallFailure::new(Outcome::ClientError, "no stdio pipes"));
         };
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Some(HashMap::new())),
-            ..Shared::default()
-        });
+        let shared = Arc::new(Pending::new());
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(StdioSession {
             pid: child.id(),
@@ -270,12 +228,12 @@ impl StdioSession {
 
     /// Lines on stdout that were not JSON-RPC messages (no call was failed for them).
     pub fn malformed_lines(&self) -> u64 {
-        self.shared.malformed.load(Ordering::Relaxed)
+        self.shared.malformed()
     }
 
     /// Responses no call was waiting for (late after a timeout, or a wrong id).
     pub fn stray_responses(&self) -> u64 {
-        self.shared.stray.load(Ordering::Relaxed)
+        self.shared.stray()
     }
 
     /// One measured call: the call id and traceparent go into `params._meta` (stdio has no
@@ -324,31 +282,15 @@ impl StdioSession {
             return CallResult::failed(Outcome::ClientError);
         };
         line.push(b'\n');
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut pending = self.shared.lock();
-            let Some(map) = pending.as_mut() else {
-                return CallResult::failed(Outcome::Transport(TransportError::Eof));
-            };
-            if map.contains_key(&id) {
-                // The same id twice in flight: the answers could not be told apart.
-                return CallResult::failed(Outcome::ClientError);
-            }
-            map.insert(id, Waiter { keep, tx });
-        }
-        let mut reg = Registration {
-            shared: &self.shared,
-            id,
-            armed: true,
+        let (_reg, rx) = match self.shared.register(id, keep) {
+            Ok(r) => r,
+            Err(o) => return CallResult::failed(o),
         };
         if self.tx.send(line).is_err() {
             return CallResult::failed(Outcome::Transport(TransportError::Eof));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(r)) => {
-                reg.armed = false;
-                r
-            }
+            Ok(Ok(r)) => r,
             // The reader is gone without answering (the session is being dropped).
             Ok(Err(_)) => CallResult::failed(Outcome::Transport(TransportError::Eof)),
             Err(_) => CallResult::failed(Outcome::Timeout),
@@ -400,53 +342,24 @@ async fn write_loop(stdin: ChildStdin, mut rx: mpsc::UnboundedReceiver<Vec<u8>>)
     let _ = w.shutdown().await;
 }
 
-async fn read_loop(stdout: ChildStdout, shared: Arc<Shared>) {
+async fn read_loop(stdout: ChildStdout, shared: Arc<Pending>) {
     let mut r = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
     let end = loop {
         match read_line(&mut r, &mut line, MAX_ANSWER).await {
             Ok(Line::Eof) => break Outcome::Transport(TransportError::Eof),
-            Ok(Line::TooLong) => {
-                shared.malformed.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(Line::TooLong) => shared.count_malformed(),
             Ok(Line::Ok) => deliver(&shared, &line),
             Err(e) => break classify_io(&e),
         }
     };
-    let waiters = shared.lock().take();
-    for (_, w) in waiters.into_iter().flatten() {
-        let _ = w.tx.send(CallResult::failed(end));
-    }
+    shared.end(end);
 }
 
 /// Routes one line from the server.
-fn deliver(shared: &Shared, line: &[u8]) {
+fn deliver(shared: &Pending, line: &[u8]) {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
-    }
-    match read_wire(line) {
-        Wire::Other => {}
-        Wire::Malformed => {
-            shared.malformed.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("stdio: a line that is not a JSON-RPC message");
-        }
-        Wire::Response {
-            id: RespId::Num(id),
-            body,
-        } => {
-            let waiter = shared.lock().as_mut().and_then(|m| m.remove(&id));
-            match waiter {
-                Some(w) => {
-                    let _ = w.tx.send(outcome_of(body, w.keep));
-                }
-                None => {
-                    shared.stray.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        Wire::Response { .. } => {
-            shared.stray.fetch_add(1, Ordering::Relaxed);
-        }
+    if !line.iter().all(u8::is_ascii_whitespace) {
+        shared.deliver(line);
     }
 }

@@ -24,6 +24,7 @@ pub mod client_stdio;
 pub mod http;
 pub mod jsonrpc;
 pub mod legacy;
+mod pending;
 pub mod protocol;
 pub mod service;
 pub mod session;
