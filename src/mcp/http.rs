@@ -1,11 +1,15 @@
-//! Streamable HTTP, server side (session era: 2025-03-26, 2025-06-18, 2025-11-25).
+//! Streamable HTTP, server side: the session era (2025-03-26, 2025-06-18, 2025-11-25) and,
+//! on the same endpoint, the stateless 2026-07-28 era ([`super::stateless`]), chosen per
+//! request by what the client sends ([`super::modern::claims_modern`]).
 //!
 //! One endpoint (`/mcp`): POST carries one message (or a batch) and is answered with JSON or
 //! an SSE stream; notifications and responses get 202; `initialize` issues `Mcp-Session-Id`;
-//! every later request needs it (400 without, 404 for an unknown one); DELETE ends a session;
-//! GET opens the session's standalone SSE stream. Bodies over 4 MiB get 413.
+//! every later session-era request needs it (400 without, 404 for an unknown one); DELETE
+//! ends a session; GET opens the session's standalone SSE stream. GET or DELETE without a
+//! session id get 405 (2026-07-28 has neither). Bodies over 4 MiB get 413.
 
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
+use super::modern::claims_modern;
 use super::protocol::{Version, header, negotiate};
 use super::service::{CallContext, Notifier, Reply, Service, TransportKind, cancel_from};
 use super::session::{Session, SessionTable, new_session_id};
@@ -29,7 +33,7 @@ use tokio_util::task::TaskTracker;
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 pub type Body = BoxBody<Bytes, Infallible>;
-type HttpResponse = http::Response<Body>;
+pub(crate) type HttpResponse = http::Response<Body>;
 
 /// A Streamable HTTP front end for a [`Service`].
 pub struct HttpFront<S> {
@@ -75,6 +79,7 @@ pub async fn serve<S: Service>(
         tracker.spawn(connection(stream, front, shutdown));
     }
     front.sessions.clear();
+    front.sessions.close_listeners();
     tracker.close();
     let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
 }
@@ -129,6 +134,15 @@ pub async fn handle<S: Service>(
     }
     match *req.method() {
         Method::POST => post(front, req, arrival).await,
+        Method::GET | Method::DELETE if !req.headers().contains_key(header::SESSION_ID) => {
+            let mut r = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: without Mcp-Session-Id only POST is served",
+            );
+            r.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+            r
+        }
         Method::GET => get_stream(front, req.headers()),
         Method::DELETE => delete(front, req.headers()),
         _ => {
@@ -180,8 +194,15 @@ async fn post<S: Service>(
     };
     let meta = HeaderMeta::of(&parts.headers, arrival);
     match incoming {
+        Incoming::Single(Message::Request(r)) if claims_modern(&parts.headers, &r) => {
+            super::stateless::request(front, r, &parts.headers, meta, accept).await
+        }
         Incoming::Single(Message::Request(r)) if r.method == "initialize" => {
             initialize(front, r, meta).await
+        }
+        // 2026-07-28 defines no client notifications over HTTP; one is accepted and ignored.
+        Incoming::Single(Message::Notification(_)) if stateless_notification(&parts.headers) => {
+            empty(StatusCode::ACCEPTED)
         }
         Incoming::Single(msg) => {
             let session = match session_of(front, &parts.headers) {
@@ -393,6 +414,13 @@ async fn batch<S: Service>(
     json(StatusCode::OK, serde_json::to_vec(&out).unwrap_or_default())
 }
 
+/// A notification without a session that names 2026-07-28 in `MCP-Protocol-Version`.
+fn stateless_notification(h: &HeaderMap) -> bool {
+    !h.contains_key(header::SESSION_ID)
+        && h.get(header::PROTOCOL_VERSION)
+            .is_some_and(|v| v.as_bytes() == Version::V2026_07_28.as_str().as_bytes())
+}
+
 fn raw(bytes: Vec<u8>) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
 }
@@ -467,9 +495,9 @@ fn session_of<S: Service>(
 
 /// What the client accepts.
 #[derive(Clone, Copy)]
-struct Accept {
+pub(crate) struct Accept {
     json: bool,
-    sse: bool,
+    pub(crate) sse: bool,
     sse_explicit: bool,
 }
 
@@ -518,10 +546,11 @@ static STREAMS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// The reconnection delay announced in priming events.
 const RETRY_MS: u64 = 1000;
 
-/// An SSE body carrying `rx`'s messages. From 2025-11-25 on, the stream opens with a priming
-/// event (an id and `retry`) and every event has an id, so that a client can resume.
-fn sse_response(rx: mpsc::UnboundedReceiver<Message>, version: Version) -> HttpResponse {
-    let ids = version >= Version::V2025_11_25;
+/// An SSE body carrying `rx`'s messages. In 2025-11-25 the stream opens with a priming event
+/// (an id and `retry`) and every event has an id, so that a client can resume; 2026-07-28
+/// removed resumption, and with it the ids.
+pub(crate) fn sse_response(rx: mpsc::UnboundedReceiver<Message>, version: Version) -> HttpResponse {
+    let ids = version == Version::V2025_11_25;
     let stream_no = STREAMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let first = ids.then(|| sse::priming(&format!("{stream_no}-0"), RETRY_MS));
     let head = stream::iter(first.map(|b| Ok::<_, Infallible>(Frame::data(b))));
@@ -542,6 +571,7 @@ fn sse_response(rx: mpsc::UnboundedReceiver<Message>, version: Version) -> HttpR
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache"),
     );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     r
 }
 
@@ -578,7 +608,7 @@ pub(crate) fn empty(status: StatusCode) -> HttpResponse {
     r
 }
 
-fn http_fault(f: super::service::HttpFault) -> HttpResponse {
+pub(crate) fn http_fault(f: super::service::HttpFault) -> HttpResponse {
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = plain(status, "simulated HTTP failure");
     if let Some(s) = f.retry_after_s

@@ -6,8 +6,10 @@
 //! | [`protocol`] | revisions and eras, negotiation, header names, `_meta` keys, log levels |
 //! | [`service`] | the [`service::Service`] trait between a front end and what answers requests |
 //! | [`session`] | sessions: negotiated revision, log level, standalone streams, in-flight calls |
-//! | [`http`] | Streamable HTTP server (session era) on hyper 1 |
+//! | [`http`] | Streamable HTTP server on hyper 1: the session era and 2026-07-28 on one endpoint |
 //! | [`legacy`] | the 2024-11-05 HTTP+SSE transport, server side (`GET /sse`, `POST /messages`) |
+//! | [`modern`] | the 2026-07-28 rules: per-request `_meta`, mirrored headers, `resultType`, listen streams |
+//! | `stateless` | Streamable HTTP server, 2026-07-28: one checked request per POST, no session |
 //! | [`sse`] | Server-Sent Events framing |
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
 //! | [`sse_parse`] | incremental Server-Sent Events parser (the client reads streams with it) |
@@ -24,10 +26,12 @@ pub mod client_stdio;
 pub mod http;
 pub mod jsonrpc;
 pub mod legacy;
+pub mod modern;
 mod pending;
 pub mod protocol;
 pub mod service;
 pub mod session;
 pub mod sse;
+mod stateless;
 pub mod sse_parse;
 pub mod stdio;

@@ -115,6 +115,11 @@ pub trait Service: Send + Sync + 'static {
     /// end handles).
     fn notification(&self, n: Notification, session: &Arc<Session>);
 
+    /// The server's name and version, for the 2026-07-28 `_meta` of every result.
+    fn server_info(&self) -> Option<Value> {
+        None
+    }
+
     /// A response from the client to a request this server sent. Ignored by default.
     fn response(
         &self,

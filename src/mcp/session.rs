@@ -1,7 +1,8 @@
 //! MCP sessions: the negotiated revision, the logging level, the standalone server→client
 //! streams and the requests in flight (for notifications/cancelled).
 
-use super::jsonrpc::{Message, RequestId};
+use super::jsonrpc::{Message, Notification, RequestId};
+use super::modern::{self, ListenFilter};
 use super::protocol::{LogLevel, Version};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -19,6 +20,9 @@ pub struct Session {
     /// Requests answered in this session (for diagnostics and tests).
     pub served: AtomicU64,
 }
+
+/// [`Session::log_level`] `None`.
+const LOGGING_OFF: u8 = u8::MAX;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data inconsistent (single
@@ -50,12 +54,18 @@ impl Session {
         self.version.store(v as u8, Ordering::Relaxed);
     }
 
-    pub fn log_level(&self) -> LogLevel {
-        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
+    /// The lowest level of notifications/message to send; `None`: send none (a 2026-07-28
+    /// request that named no log level).
+    pub fn log_level(&self) -> Option<LogLevel> {
+        match self.log_level.load(Ordering::Relaxed) {
+            LOGGING_OFF => None,
+            n => Some(LogLevel::from_u8(n)),
+        }
     }
 
-    pub fn set_log_level(&self, level: LogLevel) {
-        self.log_level.store(level as u8, Ordering::Relaxed);
+    pub fn set_log_level(&self, level: Option<LogLevel>) {
+        let n = level.map_or(LOGGING_OFF, |l| l as u8);
+        self.log_level.store(n, Ordering::Relaxed);
     }
 
     /// Opens a standalone stream (HTTP GET); messages pushed to the session arrive on it.
@@ -123,10 +133,18 @@ impl Drop for InflightGuard {
     }
 }
 
-/// The sessions of one HTTP server, by id.
+/// The sessions of one HTTP server, by id, and its 2026-07-28 `subscriptions/listen` streams.
 #[derive(Default)]
 pub struct SessionTable {
     map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    listeners: Mutex<Vec<Listener>>,
+}
+
+/// An open `subscriptions/listen` stream.
+struct Listener {
+    id: RequestId,
+    filter: ListenFilter,
+    tx: mpsc::UnboundedSender<Message>,
 }
 
 impl SessionTable {
@@ -180,6 +198,52 @@ impl SessionTable {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Opens a listen stream for subscription `id`: it starts with the acknowledgement, then
+    /// carries the notifications [`SessionTable::broadcast`] sends that the filter wants.
+    pub fn listen(&self, id: RequestId, filter: ListenFilter) -> mpsc::UnboundedReceiver<Message> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Message::Notification(modern::acknowledged(&id, filter)));
+        let mut listeners = lock(&self.listeners);
+        listeners.retain(|l| !l.tx.is_closed());
+        listeners.push(Listener { id, filter, tx });
+        rx
+    }
+
+    /// Sends a server notification (a list change) to every session's standalone stream and
+    /// to every listen stream that opted in to it, tagged with its subscription id.
+    pub fn broadcast(&self, n: &Notification) {
+        for s in self.all() {
+            s.push(Message::Notification(n.clone()));
+        }
+        let mut listeners = lock(&self.listeners);
+        listeners.retain(|l| !l.tx.is_closed());
+        for l in listeners.iter().filter(|l| l.filter.wants(&n.method)) {
+            let _ = l.tx.send(Message::Notification(modern::tagged(n, &l.id)));
+        }
+    }
+
+    /// Open listen streams.
+    pub fn listeners(&self) -> usize {
+        let mut listeners = lock(&self.listeners);
+        listeners.retain(|l| !l.tx.is_closed());
+        listeners.len()
+    }
+
+    /// Ends every listen stream (the server stops), each with the response that tells its
+    /// client the subscription ended gracefully.
+    pub fn close_listeners(&self) {
+        for l in lock(&self.listeners).drain(..) {
+            let done = serde_json::json!({
+                "resultType": "complete",
+                "_meta": {modern::key::SUBSCRIPTION_ID: l.id},
+            });
+            let _ = l.tx.send(Message::Response(super::jsonrpc::Response {
+                id: Some(l.id),
+                result: Ok(done),
+            }));
+        }
     }
 
     /// Every live session (for broadcasts such as list_changed).

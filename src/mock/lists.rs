@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 type Params<'a> = Option<&'a Map<String, Value>>;
 
-/// The initialize result: the negotiated revision, capabilities derived from the catalogue.
-pub fn initialize(c: &Catalog, version: Version) -> Value {
+/// The capabilities a catalogue gives its server.
+fn capabilities(c: &Catalog) -> Map<String, Value> {
     let mut caps = Map::new();
     caps.insert("tools".into(), json!({"listChanged": true}));
     caps.insert("logging".into(), json!({}));
@@ -30,14 +30,42 @@ pub fn initialize(c: &Catalog, version: Version) -> Value {
     if completes {
         caps.insert("completions".into(), json!({}));
     }
+    caps
+}
+
+/// `serverInfo`: the catalogue's name, version and title.
+pub fn server_info(c: &Catalog) -> Value {
     let mut info = json!({"name": c.name, "version": c.version});
     if let Some(t) = &c.title {
         info["title"] = json!(t);
     }
+    info
+}
+
+/// The initialize result: the negotiated revision, capabilities derived from the catalogue.
+pub fn initialize(c: &Catalog, version: Version) -> Value {
     let mut r = json!({
         "protocolVersion": version.as_str(),
+        "capabilities": capabilities(c),
+        "serverInfo": server_info(c),
+    });
+    if let Some(i) = &c.instructions {
+        r["instructions"] = json!(i);
+    }
+    r
+}
+
+/// The 2026-07-28 `server/discover` result: every revision the mock speaks, its capabilities
+/// (2026-07-28 has no resource subscriptions: `subscriptions/listen` instead) and identity.
+pub fn discover(c: &Catalog) -> Value {
+    let mut caps = capabilities(c);
+    if let Some(r) = caps.get_mut("resources").and_then(Value::as_object_mut) {
+        r.remove("subscribe");
+    }
+    let mut r = json!({
+        "supportedVersions": crate::mcp::modern::supported_versions(),
         "capabilities": caps,
-        "serverInfo": info,
+        "_meta": {crate::mcp::modern::key::SERVER_INFO: server_info(c)},
     });
     if let Some(i) = &c.instructions {
         r["instructions"] = json!(i);
@@ -92,15 +120,20 @@ fn str_param<'a>(params: Params<'a>, name: &str) -> Result<&'a str, ErrorObject>
         .ok_or_else(|| ErrorObject::invalid_params(format!("missing string parameter `{name}`")))
 }
 
-fn not_found(uri: &str) -> ErrorObject {
+/// Resource not found: -32002 up to 2025-11-25, -32602 (invalid params) from 2026-07-28.
+fn not_found(uri: &str, version: Version) -> ErrorObject {
     ErrorObject {
-        code: code::RESOURCE_NOT_FOUND,
+        code: if version >= Version::V2026_07_28 {
+            code::INVALID_PARAMS
+        } else {
+            code::RESOURCE_NOT_FOUND
+        },
         message: format!("Resource not found: {uri}"),
         data: Some(json!({"uri": uri})),
     }
 }
 
-pub fn read_resource(c: &Catalog, params: Params) -> Result<Value, ErrorObject> {
+pub fn read_resource(c: &Catalog, params: Params, version: Version) -> Result<Value, ErrorObject> {
     let uri = str_param(params, "uri")?;
     if let Some(r) = c.resource(uri) {
         return Ok(json!({"contents": [r.contents]}));
@@ -127,7 +160,7 @@ pub fn read_resource(c: &Catalog, params: Params) -> Result<Value, ErrorObject> 
         }
         return Ok(json!({"contents": [contents]}));
     }
-    Err(not_found(uri))
+    Err(not_found(uri, version))
 }
 
 /// resources/subscribe and resources/unsubscribe: accepted (a catalogue's resources never

@@ -57,15 +57,14 @@ impl Mock {
         &self.server.ledger
     }
 
-    /// Sends notifications/tools/list_changed on every open session stream.
+    /// Sends notifications/tools/list_changed on every open session stream and every
+    /// 2026-07-28 listen stream that asked for it.
     pub fn tools_changed(&self) {
         let n = crate::mcp::jsonrpc::Notification::new(
             "notifications/tools/list_changed",
             serde_json::Value::Null,
         );
-        for s in self.sessions.all() {
-            s.push(crate::mcp::jsonrpc::Message::Notification(n.clone()));
-        }
+        self.sessions.broadcast(&n);
     }
 }
 

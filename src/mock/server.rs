@@ -108,7 +108,8 @@ impl Service for MockServer {
             "prompts/list" => lists::page(params, &c.prompts, c.page_size, "prompts", |p| {
                 p.descriptor.clone()
             }),
-            "resources/read" => lists::read_resource(c, params),
+            "resources/read" => lists::read_resource(c, params, ctx.session.version()),
+            "server/discover" => Ok(lists::discover(c)),
             "resources/subscribe" | "resources/unsubscribe" => lists::subscription(params),
             "prompts/get" => lists::get_prompt(c, params),
             "completion/complete" => lists::complete(c, params),
@@ -120,6 +121,10 @@ impl Service for MockServer {
 
     fn notification(&self, _n: Notification, _session: &Arc<Session>) {
         // notifications/initialized, roots/list_changed…: nothing for a mock to do.
+    }
+
+    fn server_info(&self) -> Option<Value> {
+        Some(lists::server_info(&self.catalog))
     }
 }
 
@@ -133,7 +138,7 @@ fn set_level(session: &Session, params: Option<&Map<String, Value>>) -> Result<V
                 "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
             )
         })?;
-    session.set_log_level(level);
+    session.set_log_level(Some(level));
     Ok(json!({}))
 }
 
@@ -179,8 +184,9 @@ impl MockServer {
             .and_then(|m| m.get(meta::PROGRESS_TOKEN))
             .filter(|_| tool.progress_steps > 0)
             .cloned();
-        let level = s.log_level();
-        let logs = tool.logs.iter().any(|l| l.level >= level);
+        let logs = s
+            .log_level()
+            .is_some_and(|level| tool.logs.iter().any(|l| l.level >= level));
         Plan {
             failure,
             delay,
@@ -331,7 +337,11 @@ impl Call {
         };
         if plan.logs {
             let level = session.log_level();
-            for l in tool.logs.iter().filter(|l| l.level >= level) {
+            for l in tool
+                .logs
+                .iter()
+                .filter(|l| level.is_some_and(|v| l.level >= v))
+            {
                 let mut p = json!({"level": l.level, "data": l.data.render(&ctx)});
                 if let Some(logger) = &l.logger {
                     p["logger"] = json!(logger);

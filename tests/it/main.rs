@@ -12,3 +12,4 @@ mod results;
 mod rmcp_client;
 mod scenarios;
 mod wire;
+mod wire_modern;

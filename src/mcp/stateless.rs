@@ -1,0 +1,134 @@
+//! Streamable HTTP, server side, 2026-07-28 (stateless): each POST is one request, checked on
+//! its own ([`modern::check_headers`], [`modern::check_meta`]) and served without a session.
+//!
+//! | the request | the answer |
+//! |---|---|
+//! | a header missing or not matching the body | 400, -32020 HeaderMismatch |
+//! | `_meta` without the revision or the client capabilities | 400, -32602 |
+//! | a revision other than 2026-07-28 in `_meta` | 400, -32022 listing the supported ones |
+//! | a method the revision removed (ping, logging/setLevel, initialize…) or an unknown one | 404, -32601 |
+//! | `subscriptions/listen` | an SSE stream: the acknowledgement, then the list changes asked for |
+//! | anything else | the service's answer with `resultType` and the server's identity in `_meta`; as an SSE stream when the call sends notifications (closing it cancels the call) |
+//!
+//! No `Mcp-Session-Id` is issued and SSE events carry no ids (streams are not resumable).
+
+use super::http::{Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json, sse_response};
+use super::jsonrpc::{self, ErrorObject, Message, Request, RequestId, code};
+use super::modern::{self, ListenFilter, Rejection};
+use super::protocol::Version;
+use super::service::{Notifier, Reply, Service, run_cancellable};
+use super::session::Session;
+use http::{HeaderMap, StatusCode};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Serves one 2026-07-28 request.
+pub(crate) async fn request<S: Service>(
+    front: &Arc<HttpFront<S>>,
+    r: Request,
+    headers: &HeaderMap,
+    meta: HeaderMeta,
+    accept: Accept,
+) -> HttpResponse {
+    let checked = modern::check_headers(headers, &r).and_then(|()| modern::check_meta(&r));
+    let asked = match checked {
+        Ok(m) => m,
+        Err(rejection) => return rejected(&r.id, rejection),
+    };
+    if modern::REMOVED.contains(&r.method.as_str()) {
+        let e = ErrorObject::new(
+            code::METHOD_NOT_FOUND,
+            format!("method not found: {} (not part of 2026-07-28)", r.method),
+        );
+        return answer(&r.id, Err(e));
+    }
+    if r.method == "subscriptions/listen" {
+        return listen(front, r, accept);
+    }
+    let session = Session::new(None, Version::V2026_07_28);
+    session.set_log_level(asked.log_level);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ctx = meta.context(session.clone(), Notifier::Stream(tx.clone()));
+    let token = ctx.cancel.clone();
+    let (id, method) = (r.id.clone(), r.method.clone());
+    let info = front.service.server_info();
+    let handled = front.service.request(r, ctx);
+    let work = run_cancellable(session, id.clone(), token, handled.reply);
+    let work = async move {
+        let mut reply = work.await?;
+        if let Ok(v) = &mut reply.result {
+            modern::decorate(&method, v, info.as_ref());
+        }
+        Some(reply)
+    };
+    if handled.stream && accept.sse {
+        tokio::spawn(async move {
+            // Closing the response stream is how a 2026-07-28 client cancels.
+            let reply = tokio::select! {
+                r = work => r,
+                _ = tx.closed() => None,
+            };
+            if let Some(reply) = reply {
+                let _ = tx.send(Message::Response(jsonrpc::Response {
+                    id: Some(id),
+                    result: on_stream(reply),
+                }));
+            }
+        });
+        return sse_response(rx, Version::V2026_07_28);
+    }
+    drop(tx);
+    match work.await {
+        Some(Reply { http: Some(f), .. }) => http_fault(f),
+        Some(reply) => answer(&id, reply.result),
+        // Only the client can cancel, and without a stream it has no way to.
+        None => answer(
+            &id,
+            Err(ErrorObject::new(code::INTERNAL_ERROR, "request cancelled")),
+        ),
+    }
+}
+
+/// A simulated HTTP failure cannot change a stream's status once it is open: it becomes an
+/// error response on the stream.
+fn on_stream(reply: Reply) -> Result<serde_json::Value, ErrorObject> {
+    match reply.http {
+        None => reply.result,
+        Some(f) => Err(ErrorObject::new(
+            code::INTERNAL_ERROR,
+            format!("HTTP {} (simulated)", f.status),
+        )),
+    }
+}
+
+/// A JSON answer: 404 for an unknown method (how a client tells it from a legacy server's
+/// 404: the JSON-RPC body), 200 otherwise.
+fn answer(id: &RequestId, result: Result<serde_json::Value, ErrorObject>) -> HttpResponse {
+    let status = match &result {
+        Err(e) if e.code == code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    };
+    json(status, jsonrpc::response_bytes(Some(id), &result))
+}
+
+fn rejected(id: &RequestId, r: Rejection) -> HttpResponse {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    json(status, jsonrpc::response_bytes(Some(id), &Err(r.error)))
+}
+
+/// `subscriptions/listen`: a stream that stays open with the notifications asked for.
+fn listen<S: Service>(front: &Arc<HttpFront<S>>, r: Request, accept: Accept) -> HttpResponse {
+    if !accept.sse {
+        let e = ErrorObject::new(
+            code::INVALID_REQUEST,
+            "subscriptions/listen is answered with an SSE stream: Accept must include \
+             text/event-stream",
+        );
+        return json(
+            StatusCode::NOT_ACCEPTABLE,
+            jsonrpc::response_bytes(Some(&r.id), &Err(e)),
+        );
+    }
+    let filter = ListenFilter::of(r.params.as_ref());
+    sse_response(front.sessions.listen(r.id, filter), Version::V2026_07_28)
+}
