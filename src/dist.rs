@@ -2,7 +2,7 @@
 //! uniform draws so that the same key gives the same delay however calls interleave.
 
 use crate::units::Dur;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Samples are clamped to this.
@@ -11,7 +11,7 @@ pub const MAX_SAMPLE: Duration = Duration::from_secs(3600);
 const Z99: f64 = 2.326_347_874_040_841;
 
 /// A distribution of durations, as written in catalogues and scenarios.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum DurationDist {
     /// `5ms` or `0`.
@@ -19,7 +19,7 @@ pub enum DurationDist {
     Shaped(Shape),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Shape {
     Fixed(Dur),

@@ -65,7 +65,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     mocks.stop();
     drop(rt);
     let partial = interrupted.load(Ordering::Acquire);
-    let summary = summary.finish(RunMeta {
+    let mut summary = summary;
+    for e in mocks.fault_events() {
+        summary.add_event(&e);
+    }
+    let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
         seed: plan.seed,
         gauntlet_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -75,6 +79,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         partial,
         phase_lengths: phase_lengths(&plan.phases, plan.duration),
     });
+    summary.windows = mocks.fault_windows(&plan);
     write_reports(&out, &summary)?;
     if partial {
         return Err(Error::Interrupted);
@@ -101,8 +106,15 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
     if s.baseline.is_some() {
         return not_yet("`baseline`");
     }
-    if !s.faults.is_empty() {
-        return not_yet("running `faults:` (they are checked by `gauntlet check`)");
+    if let Some(f) = s.faults.iter().find(|f| {
+        s.server(&f.server)
+            .is_some_and(|srv| srv.transport != crate::scenario::Transport::Http)
+    }) {
+        return not_yet(&format!(
+            "faults on a stdio server (`{}`, fault `{}`)",
+            f.server,
+            f.kind.name()
+        ));
     }
     if !s.budgets.is_empty() || !args.budget.is_empty() || args.junit.is_some() {
         return not_yet("evaluating budgets (`budgets:`, --budget, --junit)");
@@ -164,6 +176,7 @@ async fn drive(
     let (targets, routes, inits) = connect(s, &plan, mocks, &client, version).await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let t0 = Instant::now() + Duration::from_millis(50);
+    mocks.arm_faults(&plan, &s.faults, t0);
     for i in &inits {
         let _ = tx.send(i.event(t0));
     }

@@ -110,6 +110,13 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// Written back the way users write it ("250ms").
+impl serde::Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
 /// A probability written as a percentage ("1%"); holds the fraction.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Percent(pub f64);

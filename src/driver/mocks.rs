@@ -3,11 +3,17 @@
 //! session by the driver.
 
 use crate::error::{Error, Result};
+use crate::fault::Scheduled;
+use crate::fault::runner::{Actual, Runner};
+use crate::metrics::FaultWindow;
 use crate::mock::catalog::Catalog;
 use crate::mock::{Mock, serve_http};
+use crate::plan::build::Plan;
+use crate::sample::{Event, EventKind};
 use crate::scenario::{Scenario, Server, Transport};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +34,15 @@ pub struct Mocks {
     shutdown: CancellationToken,
     pub mocks: Vec<Mock>,
     pub endpoints: Vec<(String, Endpoint)>,
+    /// The fault runners' records, one per server with faults.
+    faults: Mutex<Vec<FaultRun>>,
+}
+
+/// One server's occurrences and when they really happened.
+struct FaultRun {
+    server: String,
+    occurrences: Vec<Scheduled>,
+    actual: Arc<Mutex<Vec<Actual>>>,
 }
 
 /// The catalogue with the scenario's overrides applied (latency replaces the service time,
@@ -98,7 +113,105 @@ impl Mocks {
             shutdown,
             mocks,
             endpoints,
+            faults: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Starts the fault timeline: every server with faults walks its occurrences from `t0`
+    /// (the driver's t = 0) on the mock runtime until the last ends or the mocks stop.
+    pub fn arm_faults(
+        &self,
+        plan: &Plan,
+        faults: &[crate::scenario::Fault],
+        t0: tokio::time::Instant,
+    ) {
+        let Some(rt) = &self.runtime else { return };
+        let mut runs = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        for mock in &self.mocks {
+            let occurrences: Vec<Scheduled> = plan
+                .timeline
+                .occurrences()
+                .iter()
+                .filter_map(|o| {
+                    let f = faults.get(o.fault).filter(|f| f.server == mock.name())?;
+                    Some(Scheduled {
+                        window: o.window,
+                        fault: o.fault,
+                        tool: f.tool.clone(),
+                        start: o.start,
+                        end: o.end,
+                        kind: o.kind.clone(),
+                    })
+                })
+                .collect();
+            if occurrences.is_empty() {
+                continue;
+            }
+            let actual = Arc::new(Mutex::new(Vec::new()));
+            let target = Arc::new(mock.clone());
+            let runner = Runner::new(target, occurrences.clone(), actual.clone());
+            rt.spawn(runner.run(t0, self.shutdown.clone()));
+            runs.push(FaultRun {
+                server: mock.name().to_owned(),
+                occurrences,
+                actual,
+            });
+        }
+    }
+
+    /// Every occurrence, planned and actual, in window order (results.json `windows`).
+    pub fn fault_windows(&self, plan: &Plan) -> Vec<FaultWindow> {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let ns_ms = |n: i64| (n as f64 / 1e3).round() / 1e3;
+        let runs = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for run in runs.iter() {
+            let actual = run.actual.lock().unwrap_or_else(|p| p.into_inner());
+            for (o, a) in run.occurrences.iter().zip(actual.iter()) {
+                let planned = plan.timeline.occurrences().get(o.window);
+                out.push(FaultWindow {
+                    window: o.window,
+                    fault: o.fault,
+                    repeat: planned.map_or(0, |p| p.nth),
+                    server: run.server.clone(),
+                    tool: o.tool.clone(),
+                    kind: o.kind.name().to_owned(),
+                    fault_spec: serde_json::to_value(&o.kind).unwrap_or_default(),
+                    planned_start_ms: ms(o.start),
+                    planned_end_ms: o.end.map(ms),
+                    actual_start_ms: a.start_ns.map(ns_ms),
+                    actual_end_ms: a.end_ns.map(ns_ms),
+                    cut: planned.is_some_and(|p| p.cut),
+                });
+            }
+        }
+        out.sort_by_key(|w| w.window);
+        out
+    }
+
+    /// A `fault` event for every actual start and end.
+    pub fn fault_events(&self) -> Vec<Event> {
+        let runs = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for run in runs.iter() {
+            let actual = run.actual.lock().unwrap_or_else(|p| p.into_inner());
+            for (o, a) in run.occurrences.iter().zip(actual.iter()) {
+                let edges = [(a.start_ns, true), (a.end_ns, false)];
+                for (at, start) in edges {
+                    let Some(at_ns) = at else { continue };
+                    out.push(Event {
+                        at_ns,
+                        kind: EventKind::Fault {
+                            index: o.window,
+                            server: run.server.clone(),
+                            kind: o.kind.describe(),
+                            start,
+                        },
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Stops the HTTP servers (their ledgers stay readable).

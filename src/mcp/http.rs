@@ -59,11 +59,43 @@ pub async fn serve<S: Service>(
     front: Arc<HttpFront<S>>,
     shutdown: CancellationToken,
 ) {
+    serve_gated(
+        listener,
+        front,
+        shutdown,
+        Arc::new(super::gate::Gate::default()),
+    )
+    .await;
+}
+
+/// [`serve`], following `gate` (connection-level faults, [`super::gate`]): every change of
+/// reach drops the open connections; while it refuses, the port is closed, and it is bound
+/// again — the same port — when the gate opens.
+pub async fn serve_gated<S: Service>(
+    listener: TcpListener,
+    front: Arc<HttpFront<S>>,
+    shutdown: CancellationToken,
+    gate: Arc<super::gate::Gate>,
+) {
+    let addr = listener.local_addr().ok();
+    let mut listener = Some(listener);
+    let mut state = gate.subscribe();
     let tracker = TaskTracker::new();
     loop {
+        let reach = state.borrow_and_update().reach;
+        listener = match (reach, listener.take(), addr) {
+            (super::gate::Reach::Refuse, _, _) => None,
+            (_, Some(l), _) => Some(l),
+            (_, None, Some(addr)) => match listen_again(addr, &shutdown).await {
+                Some(l) => Some(l),
+                None => break,
+            },
+            (_, None, None) => break,
+        };
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
-            a = listener.accept() => a,
+            _ = state.changed() => continue,
+            a = accept(listener.as_ref()) => a,
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -75,8 +107,16 @@ pub async fn serve<S: Service>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let (front, shutdown) = (front.clone(), shutdown.clone());
-        tracker.spawn(connection(stream, front, shutdown));
+        let (front, shutdown, watch) = (front.clone(), shutdown.clone(), state.clone());
+        match state.borrow().reach {
+            super::gate::Reach::Up => {
+                drop(tracker.spawn(connection(stream, front, shutdown, watch)))
+            }
+            super::gate::Reach::Blackhole => {
+                drop(tracker.spawn(blackhole(stream, shutdown, watch)))
+            }
+            super::gate::Reach::Reset | super::gate::Reach::Refuse => reset(stream),
+        }
     }
     front.sessions.clear();
     front.sessions.close_listeners();
@@ -84,25 +124,88 @@ pub async fn serve<S: Service>(
     let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
 }
 
+async fn accept(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Binds the port again after an outage; retries while another socket still holds it.
+async fn listen_again(
+    addr: std::net::SocketAddr,
+    shutdown: &CancellationToken,
+) -> Option<TcpListener> {
+    let mut warned = false;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Some(l),
+            Err(e) if !warned => {
+                tracing::warn!("cannot listen on {addr} again yet: {e}; retrying");
+                warned = true;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+}
+
+/// Closes a connection with a reset (RST), not a clean end.
+fn reset(stream: tokio::net::TcpStream) {
+    let _ = stream.set_zero_linger();
+    drop(stream);
+}
+
+/// Reads and discards whatever arrives; never answers. Ends when the peer leaves, the gate
+/// changes (reset) or the server stops.
+async fn blackhole(
+    mut stream: tokio::net::TcpStream,
+    shutdown: CancellationToken,
+    mut gate: tokio::sync::watch::Receiver<super::gate::GateState>,
+) {
+    use tokio::io::AsyncReadExt;
+    let epoch = gate.borrow().epoch;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            r = stream.read(&mut buf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            _ = super::gate::dropped(&mut gate, epoch) => return reset(stream),
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 async fn connection<S: Service>(
     stream: tokio::net::TcpStream,
     front: Arc<HttpFront<S>>,
     shutdown: CancellationToken,
+    mut gate: tokio::sync::watch::Receiver<super::gate::GateState>,
 ) {
+    let epoch = gate.borrow().epoch;
     let svc = hyper::service::service_fn(move |req| {
         let front = front.clone();
-        async move { Ok::<_, Infallible>(handle(&front, req).await) }
+        async move { Ok::<_, Infallible>(super::wire_fault::scoped(handle(&front, req)).await) }
     });
-    let conn = hyper::server::conn::http1::Builder::new()
+    let mut conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => {}
+        _ = &mut conn => {}
         _ = shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
+            std::pin::Pin::new(&mut conn).graceful_shutdown();
             let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
         }
+        // An outage began (or ended): calls in flight and idle keep-alive connections alike
+        // are reset, so a pooled connection cannot keep a down server reachable.
+        _ = super::gate::dropped(&mut gate, epoch) => reset(conn.into_parts().io.into_inner()),
     }
 }
 

@@ -16,6 +16,8 @@
 //! | [`client`] | Streamable HTTP client (session era) for the driver: pooled HTTP, sessions, outcomes |
 //! | [`client_legacy`] | 2024-11-05 HTTP+SSE client: the `GET /sse` stream, POSTs, calls routed by id |
 //! | [`client_stdio`] | stdio client: a spawned server process, calls routed by id |
+//! | [`gate`] | whether an HTTP server can be reached (outages): up, refuse, reset, blackhole |
+//! | [`wire_fault`] | answers broken on purpose: invalid JSON, wrong id, cut SSE, dripped bodies |
 //!
 //! Transport errors (HTTP status, broken streams), JSON-RPC errors and tool errors (`isError`
 //! in a successful result) are kept apart at every layer.
@@ -23,6 +25,7 @@
 pub mod client;
 pub mod client_legacy;
 pub mod client_stdio;
+pub mod gate;
 pub mod http;
 pub mod jsonrpc;
 pub mod legacy;
@@ -32,6 +35,7 @@ pub mod protocol;
 pub mod service;
 pub mod session;
 pub mod sse;
-mod stateless;
 pub mod sse_parse;
+mod stateless;
 pub mod stdio;
+pub mod wire_fault;

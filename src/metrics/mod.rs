@@ -13,7 +13,7 @@ pub mod series;
 pub mod summary;
 
 pub use recorder::{Recorder, RunMeta, phase_lengths};
-pub use summary::Summary;
+pub use summary::{FaultWindow, Summary};
 
 use crate::sample::Outcome;
 

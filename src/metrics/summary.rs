@@ -52,6 +52,35 @@ pub struct Summary {
     /// One entry per second (of intended start) × server that had calls.
     pub timeseries: Vec<SecondStats>,
     pub process: Vec<ProcessSecond>,
+    /// Every fault occurrence of the timeline, planned and actual (empty without faults).
+    #[serde(default)]
+    pub windows: Vec<FaultWindow>,
+}
+
+/// One occurrence of a fault: when the timeline planned it and when the mock really switched
+/// it (milliseconds from t = 0). Its `window` is the `i` of phases `fault:i` and `settle:i`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultWindow {
+    pub window: usize,
+    /// The fault's index in the scenario's `faults:`.
+    pub fault: usize,
+    /// Which repetition of that fault (`every:`), from 0.
+    pub repeat: u32,
+    pub server: String,
+    pub tool: Option<String>,
+    /// The kind's name (`outage`, `latency`, …).
+    pub kind: String,
+    /// The kind with its setting, as in the scenario (`{"outage": "refuse"}`).
+    pub fault_spec: serde_json::Value,
+    pub planned_start_ms: f64,
+    /// Null for a point event.
+    pub planned_end_ms: Option<f64>,
+    /// Null when it never started (the run ended first).
+    pub actual_start_ms: Option<f64>,
+    /// Null for a point event, or when it never ended.
+    pub actual_end_ms: Option<f64>,
+    /// The window was cut at the run's end (`--duration`).
+    pub cut: bool,
 }
 
 /// The two figures behind `generator_saturated`.

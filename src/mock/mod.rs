@@ -10,7 +10,9 @@
 //! | [`cli`] | `gauntlet mock` |
 //!
 //! A server is started with [`serve_http`] on a listener the caller bound (port 0 in tests)
-//! and stops when its shutdown token fires.
+//! and stops when its shutdown token fires. Its faults ([`crate::fault`]) live in
+//! `MockServer::faults`: the request path asks them about each request, the HTTP server
+//! follows their gate (outages), and a fault runner switches them with `Mock` as its target.
 
 pub mod catalog;
 pub mod cli;
@@ -71,5 +73,21 @@ impl Mock {
 /// Serves `mock` over Streamable HTTP at `/mcp` until `shutdown` fires.
 pub async fn serve_http(mock: &Mock, listener: TcpListener, shutdown: CancellationToken) {
     let front = HttpFront::new(mock.server.clone(), mock.sessions.clone());
-    http::serve(listener, front, shutdown).await;
+    let gate = mock.server.faults.gate.clone();
+    http::serve_gated(listener, front, shutdown, gate).await;
+}
+
+/// What the fault runner acts on (src/fault/runner.rs).
+impl crate::fault::runner::Target for Mock {
+    fn live(&self) -> &crate::fault::Live {
+        &self.server.faults
+    }
+
+    fn forget_sessions(&self) {
+        self.sessions.clear();
+    }
+
+    fn tools_changed(&self) {
+        Mock::tools_changed(self);
+    }
 }

@@ -24,12 +24,15 @@ pub struct MockServer {
     pub seed: u64,
     /// The server's name hashed once: decisions differ between servers with one seed.
     name_hash: u64,
+    /// The faults on now (switched by the run's timeline): consulted as each request arrives.
+    pub faults: Arc<crate::fault::Live>,
 }
 
 impl MockServer {
     pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
         MockServer {
             name_hash: str_hash(&catalog.name),
+            faults: Arc::new(crate::fault::Live::new(seed ^ str_hash(&catalog.name))),
             catalog,
             ledger,
             seed,
@@ -86,10 +89,17 @@ impl MockServer {
 impl Service for MockServer {
     fn request(&self, req: Request, ctx: CallContext) -> Handled {
         let ticket = self.ledger.arrive(self.arrival(&req, &ctx));
+        let mut fx = self.fault_effects(&req.method, &ticket, &ctx);
+        let hold = std::mem::take(&mut fx.hold);
         let params = req.params.as_ref();
         let c = &self.catalog;
+        if let Some(changed) = self.faults.lists()
+            && let Some(r) = crate::fault::list_change::answer(&changed, c, &req.method, params)
+        {
+            return hold.wrap(self.immediate(ticket, r));
+        }
         let result = match req.method.as_str() {
-            "tools/call" => return self.call_tool(ticket, req.params, ctx),
+            "tools/call" => return hold.wrap(self.call_tool(ticket, req.params, ctx, fx)),
             "initialize" => Ok(lists::initialize(c, ctx.session.version())),
             "ping" => Ok(json!({})),
             "tools/list" => lists::page(params, &c.tools, c.page_size, "tools", |t| {
@@ -116,7 +126,7 @@ impl Service for MockServer {
             "logging/setLevel" => set_level(&ctx.session, params),
             other => Err(ErrorObject::method_not_found(other)),
         };
-        self.immediate(ticket, result)
+        hold.wrap(self.immediate(ticket, result))
     }
 
     fn notification(&self, _n: Notification, _session: &Arc<Session>) {
@@ -163,6 +173,22 @@ impl MockServer {
         }
     }
 
+    /// What the faults on now do to this request (nothing, with none on).
+    fn fault_effects(
+        &self,
+        method: &str,
+        ticket: &Ticket,
+        ctx: &CallContext,
+    ) -> crate::fault::live::Effects {
+        if !self.faults.is_busy() {
+            return crate::fault::live::Effects::default();
+        }
+        let stateless = ctx.session.version().era() == crate::mcp::protocol::Era::Stateless;
+        let key = self.call_key(ticket);
+        let tool = ticket.arrival.tool.as_deref();
+        self.faults.effects(method, tool, key, stateless)
+    }
+
     fn plan(&self, tool: &Tool, ticket: &Ticket, params: &Map<String, Value>, s: &Session) -> Plan {
         let key = self.call_key(ticket);
         let seed = self.seed ^ self.name_hash;
@@ -200,8 +226,9 @@ impl MockServer {
         ticket: Ticket,
         params: Option<Map<String, Value>>,
         ctx: CallContext,
+        fx: crate::fault::live::Effects,
     ) -> Handled {
-        let (tool_index, plan) = match self.check_call(params.as_ref()) {
+        let (tool_index, mut plan) = match self.check_call(params.as_ref()) {
             Ok((i, p)) => (
                 i,
                 self.plan(&self.catalog.tools[i], &ticket, p, &ctx.session),
@@ -209,12 +236,21 @@ impl MockServer {
             Err(e) => return self.immediate(ticket, Err(e)),
         };
         let tool = &self.catalog.tools[tool_index];
+        if fx.failure.is_some() {
+            plan.failure = fx.failure;
+        }
+        let http_failure = matches!(plan.failure, Some(Failure::Http { .. }));
+        let wire = fx.wire.filter(|_| !http_failure);
+        if let Some(w) = wire {
+            crate::mcp::wire_fault::request(w);
+        }
         let notifies = plan.progress_token.is_some() || plan.logs;
-        let stream = match tool.behaviour.response {
+        let stream = (match tool.behaviour.response {
             ResponseMode::Json => false,
             ResponseMode::Sse => true,
             ResponseMode::Auto => notifies,
-        } && !matches!(plan.failure, Some(Failure::Http { .. }));
+        } || wire == Some(crate::mcp::wire_fault::WireFault::CutSse))
+            && !http_failure;
         // The arguments move into the call: no copy on the hot path.
         let args = params.and_then(|mut p| match p.remove("arguments") {
             Some(Value::Object(a)) => Some(a),
@@ -227,6 +263,7 @@ impl MockServer {
             args,
             ticket: Some(ticket),
             cancel: ctx.cancel.clone(),
+            version: fx.version,
         };
         Handled {
             stream,
@@ -308,6 +345,8 @@ struct Call {
     args: Option<Map<String, Value>>,
     ticket: Option<Ticket>,
     cancel: tokio_util::sync::CancellationToken,
+    /// The data version the result carries (a data change is on the timeline).
+    version: Option<String>,
 }
 
 impl Drop for Call {
@@ -372,7 +411,10 @@ impl Call {
         }
         let ticket = self.ticket.take()?;
         let service_ns = clock::now_ns().saturating_sub(ticket.arrival.arrival_ns);
-        let (reply, outcome) = answer(tool, &ctx, plan.failure, service_ns);
+        let (mut reply, outcome) = answer(tool, &ctx, plan.failure, service_ns);
+        if let Some(v) = &self.version {
+            crate::fault::data_change::stamp(&mut reply, v);
+        }
         self.ledger.finish(&ticket, service_ns, outcome);
         Some(reply)
     }

@@ -13,6 +13,7 @@ pub mod spec;
 
 use crate::budget::expr::Budget;
 use crate::dist::DurationDist;
+pub use crate::fault::FaultKind;
 use crate::mcp::protocol::Version;
 use crate::mock::catalog::{Catalog, ErrorMix};
 use serde_json::Value;
@@ -154,37 +155,6 @@ pub struct Fault {
     pub server: String,
     pub tool: Option<String>,
     pub kind: FaultKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum FaultKind {
-    Latency(spec::LatencyFaultSpec),
-    Errors(Vec<ErrorMix>),
-    Outage(OutageMode),
-    Crash(CrashSpec),
-    SlowStart(Duration),
-    Flapping { period: Duration, duty: f64 },
-    Malformed(MalformedSpec),
-    SessionLoss,
-    ListChange(spec::ListChangeSpec),
-    DataChange(spec::DataChangeSpec),
-}
-
-impl FaultKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultKind::Latency(_) => "latency",
-            FaultKind::Errors(_) => "errors",
-            FaultKind::Outage(_) => "outage",
-            FaultKind::Crash(_) => "crash",
-            FaultKind::SlowStart(_) => "slow_start",
-            FaultKind::Flapping { .. } => "flapping",
-            FaultKind::Malformed(_) => "malformed",
-            FaultKind::SessionLoss => "session_loss",
-            FaultKind::ListChange(_) => "list_change",
-            FaultKind::DataChange(_) => "data_change",
-        }
-    }
 }
 
 impl Scenario {

@@ -426,7 +426,7 @@ impl<'de> Deserialize<'de> for MalformedSpec {
     }
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Deserialize, serde::Serialize, Clone, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ListChangeSpec {
     #[serde(default)]
@@ -435,11 +435,11 @@ pub struct ListChangeSpec {
     pub remove: Vec<String>,
 }
 
-#[derive(Deserialize, Clone, Debug, Default)]
+#[derive(Deserialize, serde::Serialize, Clone, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DataChangeSpec {
     /// The version the tool's results carry from the fault's start (default: the next one).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
 

@@ -1,0 +1,403 @@
+//! [`Live`]: one mock server's faults at this moment. The [`runner`](super::runner) switches
+//! them; the request path asks [`Live::effects`] what they do to a request as it arrives.
+//!
+//! With no fault on (the usual case), [`Live::effects`] reads one atomic flag and returns: a
+//! timeline of inactive windows costs the request path nothing else.
+
+use super::data_change::Versions;
+use super::list_change::Changed;
+use super::slow_start::{self, Cold};
+use super::{FaultKind, Scheduled, draw, errors, latency, malformed};
+use crate::mcp::gate::Gate;
+use crate::mcp::service::Handled;
+use crate::mcp::wire_fault::WireFault;
+use crate::mock::catalog::Failure;
+use crate::scenario::spec::ListChangeSpec;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// One server's faults now.
+pub struct Live {
+    /// The run's seed mixed with the server's name.
+    seed: u64,
+    /// Whether the server can be reached (outages, flapping).
+    pub gate: Arc<Gate>,
+    /// Anything on: in-band windows, a changed tool list, data versions.
+    busy: AtomicBool,
+    state: RwLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    active: Vec<Active>,
+    lists: Option<Arc<Changed>>,
+    versions: Option<Versions>,
+}
+
+/// An in-band fault whose window is open.
+struct Active {
+    window: usize,
+    fault: usize,
+    tool: Option<String>,
+    kind: FaultKind,
+    /// Fires when the window closes (stalled requests go on then).
+    ends: CancellationToken,
+    cold: Cold,
+}
+
+impl Active {
+    /// Whether the fault covers a request: a server-wide one covers every request, a tool's
+    /// only that tool's calls.
+    fn covers(&self, is_call: bool, tool: Option<&str>) -> bool {
+        match &self.tool {
+            None => true,
+            Some(t) => is_call && tool == Some(t.as_str()),
+        }
+    }
+}
+
+/// What the faults do to one request.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Waiting before the work starts.
+    pub hold: Hold,
+    /// A tools/call answered with this instead of its result.
+    pub failure: Option<Failure>,
+    /// A tools/call answer broken on the wire.
+    pub wire: Option<WireFault>,
+    /// The data version a tools/call result carries.
+    pub version: Option<String>,
+}
+
+impl Live {
+    pub fn new(seed: u64) -> Live {
+        Live {
+            seed,
+            gate: Arc::new(Gate::default()),
+            busy: AtomicBool::new(false),
+            state: RwLock::new(State::default()),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        let mut s = self.write();
+        f(&mut s);
+        let busy = !s.active.is_empty() || s.lists.is_some() || s.versions.is_some();
+        self.busy.store(busy, Ordering::Release);
+    }
+
+    /// Whether any fault is on (the request path skips everything else when not).
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    /// What the faults on now do to a request: `method`, the tool of a tools/call, the call's
+    /// key (its call id, or what stands in for one), and whether it is a 2026-07-28 request.
+    pub fn effects(&self, method: &str, tool: Option<&str>, key: u64, stateless: bool) -> Effects {
+        let mut fx = Effects::default();
+        if !self.busy.load(Ordering::Acquire) {
+            return fx;
+        }
+        let is_call = method == "tools/call";
+        let s = self.read();
+        if is_call {
+            fx.version = s.versions.as_ref().map(|v| v.of(tool).to_owned());
+        }
+        for a in s.active.iter().filter(|a| a.covers(is_call, tool)) {
+            match &a.kind {
+                FaultKind::Latency(l) => {
+                    latency::apply(l, self.seed, a.fault, key, &a.ends, &mut fx.hold);
+                }
+                FaultKind::Errors(mix) if is_call && fx.failure.is_none() => {
+                    fx.failure = errors::pick(mix, draw(self.seed, a.fault, key, 0));
+                }
+                FaultKind::Malformed(m) if is_call && fx.wire.is_none() => {
+                    fx.wire = Some(malformed::wire(*m));
+                }
+                FaultKind::SlowStart(d) if slow_start::wakes(method, stateless) => {
+                    if let Some(at) = a.cold.hold(*d, Instant::now()) {
+                        fx.hold.wait_until(at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        fx
+    }
+
+    /// Opens an in-band window.
+    pub fn activate(&self, o: &Scheduled) {
+        let a = Active {
+            window: o.window,
+            fault: o.fault,
+            tool: o.tool.clone(),
+            kind: o.kind.clone(),
+            ends: CancellationToken::new(),
+            cold: Cold::default(),
+        };
+        self.update(|s| s.active.push(a));
+    }
+
+    /// Closes an in-band window; requests it stalls go on.
+    pub fn deactivate(&self, window: usize) {
+        self.update(|s| {
+            s.active.retain(|a| {
+                let keep = a.window != window;
+                if !keep {
+                    a.ends.cancel();
+                }
+                keep
+            });
+        });
+    }
+
+    /// Closes every window (the run ends).
+    pub fn deactivate_all(&self) {
+        self.update(|s| {
+            for a in s.active.drain(..) {
+                a.ends.cancel();
+            }
+        });
+    }
+
+    /// Applies (or undoes) a list change.
+    pub fn change_lists(&self, spec: &ListChangeSpec, undo: bool) {
+        self.update(|s| {
+            let now = s.lists.as_deref().cloned().unwrap_or_default();
+            let next = now.with(spec, undo);
+            s.lists = (!next.is_empty()).then(|| Arc::new(next));
+        });
+    }
+
+    /// The tool list as changed now, if it is.
+    pub fn lists(&self) -> Option<Arc<Changed>> {
+        if !self.busy.load(Ordering::Acquire) {
+            return None;
+        }
+        self.read().lists.clone()
+    }
+
+    /// From now on, results carry data versions (a data change is on the timeline).
+    pub fn track_versions(&self) {
+        self.update(|s| {
+            s.versions.get_or_insert_with(Versions::default);
+        });
+    }
+
+    /// A data change.
+    pub fn change_version(&self, tool: Option<&str>, to: Option<&str>) {
+        self.update(|s| {
+            s.versions
+                .get_or_insert_with(Versions::default)
+                .change(tool, to)
+        });
+    }
+}
+
+/// Waiting a request does before its work starts.
+#[derive(Debug, Default)]
+pub struct Hold {
+    added: Duration,
+    stalls: Vec<CancellationToken>,
+    until: Option<Instant>,
+}
+
+impl Hold {
+    pub fn add(&mut self, d: Duration) {
+        self.added += d;
+    }
+
+    /// Holds until `end` fires (a stall's window closes).
+    pub fn stall_until(&mut self, end: CancellationToken) {
+        self.stalls.push(end);
+    }
+
+    /// Holds until `at` at least.
+    pub fn wait_until(&mut self, at: Instant) {
+        self.until = Some(self.until.map_or(at, |u| u.max(at)));
+    }
+
+    pub fn added(&self) -> Duration {
+        self.added
+    }
+
+    pub fn stalls(&self) -> usize {
+        self.stalls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_zero() && self.stalls.is_empty() && self.until.is_none()
+    }
+
+    /// Waits: stalls first, then a cold start, then the added delay.
+    pub async fn wait(self) {
+        for s in self.stalls {
+            s.cancelled().await;
+        }
+        if let Some(at) = self.until {
+            tokio::time::sleep_until(at).await;
+        }
+        if !self.added.is_zero() {
+            tokio::time::sleep(self.added).await;
+        }
+    }
+
+    /// The request's work, after the hold.
+    pub fn wrap(self, h: Handled) -> Handled {
+        if self.is_empty() {
+            return h;
+        }
+        let reply = h.reply;
+        Handled {
+            stream: h.stream,
+            reply: Box::pin(async move {
+                self.wait().await;
+                reply.await
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::DurationDist;
+    use crate::mock::catalog::ErrorMix;
+    use crate::scenario::spec::{LatencyFaultSpec, MalformedSpec};
+    use crate::units::Dur;
+
+    fn on(window: usize, tool: Option<&str>, kind: FaultKind) -> Scheduled {
+        Scheduled {
+            window,
+            fault: window,
+            tool: tool.map(str::to_owned),
+            start: Duration::ZERO,
+            end: Some(Duration::from_secs(1)),
+            kind,
+        }
+    }
+
+    fn errors_all() -> FaultKind {
+        FaultKind::Errors(vec![ErrorMix {
+            rate: 1.0,
+            failure: Failure::Rpc {
+                code: -32603,
+                message: "boom".into(),
+            },
+        }])
+    }
+
+    fn fixed(ms: u64) -> FaultKind {
+        FaultKind::Latency(LatencyFaultSpec::Add(DurationDist::Fixed(Dur(
+            Duration::from_millis(ms),
+        ))))
+    }
+
+    #[test]
+    fn nothing_on_changes_nothing() {
+        let live = Live::new(1);
+        let fx = live.effects("tools/call", Some("a"), 5, false);
+        assert!(fx.hold.is_empty() && fx.failure.is_none() && fx.wire.is_none());
+        assert!(fx.version.is_none() && live.lists().is_none());
+        live.activate(&on(0, None, errors_all()));
+        live.deactivate(0);
+        let fx = live.effects("tools/call", Some("a"), 5, false);
+        assert!(fx.failure.is_none(), "a closed window changes nothing");
+    }
+
+    #[test]
+    fn scope_by_table() {
+        // (fault's tool, method, call's tool, failure?, added ms)
+        let cases = [
+            (None, "tools/call", Some("a"), true, 10),
+            (None, "tools/list", None, false, 10),
+            (Some("a"), "tools/call", Some("a"), true, 10),
+            (Some("a"), "tools/call", Some("b"), false, 0),
+            (Some("a"), "ping", None, false, 0),
+        ];
+        for (ftool, method, tool, fails, added) in cases {
+            let live = Live::new(1);
+            live.activate(&on(0, ftool, errors_all()));
+            live.activate(&on(1, ftool, fixed(10)));
+            let fx = live.effects(method, tool, 5, false);
+            let what = format!("{ftool:?} {method} {tool:?}");
+            assert_eq!(fx.failure.is_some(), fails, "{what}");
+            assert_eq!(fx.hold.added(), Duration::from_millis(added), "{what}");
+        }
+    }
+
+    #[test]
+    fn malformed_and_versions_reach_calls_only() {
+        let live = Live::new(1);
+        live.activate(&on(0, None, FaultKind::Malformed(MalformedSpec::WrongId)));
+        live.track_versions();
+        let fx = live.effects("tools/call", Some("a"), 5, false);
+        assert_eq!(fx.wire, Some(WireFault::WrongId));
+        assert_eq!(fx.version.as_deref(), Some("1"));
+        live.change_version(Some("a"), None);
+        assert_eq!(
+            live.effects("tools/call", Some("a"), 5, false)
+                .version
+                .as_deref(),
+            Some("2")
+        );
+        let fx = live.effects("tools/list", None, 5, false);
+        assert!(fx.wire.is_none() && fx.version.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stall_holds_until_its_window_closes() {
+        let live = Arc::new(Live::new(1));
+        live.activate(&on(3, None, FaultKind::Latency(LatencyFaultSpec::Stall)));
+        let fx = live.effects("tools/call", Some("a"), 5, false);
+        let t = Instant::now();
+        let closer = {
+            let live = live.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                live.deactivate(3);
+            })
+        };
+        fx.hold.wait().await;
+        assert_eq!(t.elapsed(), Duration::from_secs(4));
+        closer.await.unwrap();
+        assert!(
+            live.effects("tools/call", Some("a"), 6, false)
+                .hold
+                .is_empty()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_start_holds_initialize_only() {
+        let live = Live::new(1);
+        live.activate(&on(
+            0,
+            None,
+            FaultKind::SlowStart(Duration::from_millis(800)),
+        ));
+        assert!(
+            live.effects("tools/call", Some("a"), 1, false)
+                .hold
+                .is_empty()
+        );
+        let t = Instant::now();
+        live.effects("initialize", None, 2, false).hold.wait().await;
+        assert_eq!(t.elapsed(), Duration::from_millis(800));
+        assert!(
+            live.effects("initialize", None, 3, false).hold.is_empty(),
+            "warm now"
+        );
+    }
+}

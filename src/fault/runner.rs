@@ -1,0 +1,362 @@
+//! The runner: walks one server's fault occurrences on the run's clock (t = 0 is the driver's,
+//! handed over as a [`tokio::time::Instant`]), switches each on and off at its time, and records
+//! when it really did ([`Actual`]) — results.json shows planned and actual times side by side.
+//!
+//! At one instant, ends come before switches and starts, so back-to-back windows hand over
+//! cleanly. When the runner stops (the run ends, or is interrupted), every window still open is
+//! closed: stalled requests go on, the server is reachable again.
+
+use super::{FaultKind, Live, Scheduled, flapping, outage, session_loss};
+use crate::mcp::gate::Reach;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What a fault acts on: a mock server.
+pub trait Target: Send + Sync + 'static {
+    /// Its faults now.
+    fn live(&self) -> &Live;
+    /// Forgets every session (404 for the old ids).
+    fn forget_sessions(&self);
+    /// Tells every open stream that the tool list changed.
+    fn tools_changed(&self);
+}
+
+/// When one occurrence really started and ended: nanoseconds from t = 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Actual {
+    pub start_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+}
+
+/// What happens at one instant, in the order of the same instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Edge {
+    End,
+    Switch(Switch),
+    Start,
+}
+
+/// A flapping window goes down or up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Switch {
+    Down,
+    Up,
+}
+
+/// Every step of `occurrences`, in time order: (when, edge, which occurrence).
+fn steps(occurrences: &[Scheduled]) -> Vec<(Duration, Edge, usize)> {
+    let mut out = Vec::new();
+    for (i, o) in occurrences.iter().enumerate() {
+        out.push((o.start, Edge::Start, i));
+        if let Some(end) = o.end {
+            out.push((end, Edge::End, i));
+            if let FaultKind::Flapping { period, duty } = o.kind {
+                for (at, reach) in flapping::switches(o.start, end, period, duty) {
+                    let s = if reach == Reach::Up {
+                        Switch::Up
+                    } else {
+                        Switch::Down
+                    };
+                    out.push((at, Edge::Switch(s), i));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(at, edge, i)| (at, edge, i));
+    out
+}
+
+/// One server's occurrences being run.
+pub struct Runner {
+    target: Arc<dyn Target>,
+    occurrences: Vec<Scheduled>,
+    actual: Arc<Mutex<Vec<Actual>>>,
+    /// Windows keeping the server unreachable, latest last: (occurrence, reach).
+    down: Vec<(usize, Reach)>,
+}
+
+impl Runner {
+    /// `actual` gets one entry per occurrence, filled in as they happen.
+    pub fn new(
+        target: Arc<dyn Target>,
+        occurrences: Vec<Scheduled>,
+        actual: Arc<Mutex<Vec<Actual>>>,
+    ) -> Runner {
+        if let Ok(mut a) = actual.lock() {
+            *a = vec![Actual::default(); occurrences.len()];
+        }
+        Runner {
+            target,
+            occurrences,
+            actual,
+            down: Vec::new(),
+        }
+    }
+
+    /// Runs the occurrences from `t0` until the last ends or `stop` fires.
+    pub async fn run(mut self, t0: Instant, stop: CancellationToken) {
+        if self
+            .occurrences
+            .iter()
+            .any(|o| matches!(o.kind, FaultKind::DataChange(_)))
+        {
+            self.target.live().track_versions();
+        }
+        for (at, edge, i) in steps(&self.occurrences) {
+            tokio::select! {
+                _ = tokio::time::sleep_until(t0 + at) => {}
+                _ = stop.cancelled() => break,
+            }
+            let now_ns = ns_since(t0);
+            self.apply(edge, i);
+            self.note(edge, i, now_ns);
+        }
+        let live = self.target.live();
+        live.deactivate_all();
+        live.gate.set(Reach::Up);
+    }
+
+    fn note(&self, edge: Edge, i: usize, at_ns: i64) {
+        let mut a = self.actual.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = a.get_mut(i) {
+            match edge {
+                Edge::Start => entry.start_ns = Some(at_ns),
+                Edge::End => entry.end_ns = Some(at_ns),
+                Edge::Switch(_) => {}
+            }
+        }
+    }
+
+    fn apply(&mut self, edge: Edge, i: usize) {
+        let o = &self.occurrences[i];
+        let live = self.target.live();
+        match (edge, &o.kind) {
+            (Edge::Start, k) if k.in_band() => live.activate(o),
+            (Edge::End, k) if k.in_band() => live.deactivate(o.window),
+            (Edge::Start, FaultKind::Outage(mode)) => {
+                if outage::forgets_sessions(*mode) {
+                    self.target.forget_sessions();
+                }
+                self.reach(i, Some(outage::reach(*mode)));
+            }
+            (Edge::Switch(Switch::Down), _) => self.reach(i, Some(Reach::Refuse)),
+            (Edge::Switch(Switch::Up), _) => self.reach(i, None),
+            (Edge::End, FaultKind::Outage(_) | FaultKind::Flapping { .. }) => self.reach(i, None),
+            (Edge::Start, FaultKind::SessionLoss) => session_loss::apply(&*self.target),
+            (Edge::Start, FaultKind::ListChange(spec)) => {
+                live.change_lists(spec, false);
+                self.target.tools_changed();
+            }
+            (Edge::End, FaultKind::ListChange(spec)) => {
+                live.change_lists(spec, true);
+                self.target.tools_changed();
+            }
+            (Edge::Start, FaultKind::DataChange(spec)) => {
+                live.change_version(o.tool.as_deref(), spec.version.as_deref());
+            }
+            _ => {}
+        }
+    }
+
+    /// Occurrence `i` makes the server unreachable (`Some`) or no longer does (`None`); the
+    /// latest window still down decides.
+    fn reach(&mut self, i: usize, reach: Option<Reach>) {
+        self.down.retain(|&(j, _)| j != i);
+        if let Some(r) = reach {
+            self.down.push((i, r));
+        }
+        let now = self.down.last().map_or(Reach::Up, |&(_, r)| r);
+        self.target.live().gate.set(now);
+    }
+}
+
+fn ns_since(t0: Instant) -> i64 {
+    let now = Instant::now();
+    if now >= t0 {
+        (now - t0).as_nanos() as i64
+    } else {
+        -((t0 - now).as_nanos() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::spec::{DataChangeSpec, LatencyFaultSpec, ListChangeSpec, OutageMode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Fake {
+        live: Live,
+        forgotten: AtomicUsize,
+        told: AtomicUsize,
+    }
+
+    impl Default for Live {
+        fn default() -> Self {
+            Live::new(0)
+        }
+    }
+
+    impl Target for Fake {
+        fn live(&self) -> &Live {
+            &self.live
+        }
+        fn forget_sessions(&self) {
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+        }
+        fn tools_changed(&self) {
+            self.told.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn occ(window: usize, start: u64, end: Option<u64>, kind: FaultKind) -> Scheduled {
+        Scheduled {
+            window,
+            fault: window,
+            tool: None,
+            start: Duration::from_millis(start),
+            end: end.map(Duration::from_millis),
+            kind,
+        }
+    }
+
+    /// Runs `occurrences` under paused time; `probe` is called at each listed time (ms).
+    async fn run_with(
+        occurrences: Vec<Scheduled>,
+        probes: &[u64],
+        mut probe: impl FnMut(u64, &Fake),
+    ) -> Vec<Actual> {
+        let fake = Arc::new(Fake::default());
+        let actual = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let runner = Runner::new(fake.clone(), occurrences, actual.clone());
+        let task = tokio::spawn(runner.run(t0, CancellationToken::new()));
+        for &p in probes {
+            tokio::time::sleep_until(t0 + Duration::from_millis(p)).await;
+            tokio::task::yield_now().await;
+            probe(p, &fake);
+        }
+        task.await.unwrap();
+        actual.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn outages_switch_the_gate_and_kill_forgets_sessions() {
+        let occurrences = vec![
+            occ(0, 100, Some(200), FaultKind::Outage(OutageMode::Refuse)),
+            occ(1, 300, Some(400), FaultKind::Outage(OutageMode::Kill)),
+            occ(2, 350, Some(500), FaultKind::Outage(OutageMode::Blackhole)),
+        ];
+        let want = [
+            (50, Reach::Up, 0),
+            (150, Reach::Refuse, 0),
+            (250, Reach::Up, 0),
+            (320, Reach::Refuse, 1),
+            (370, Reach::Blackhole, 1),
+            (450, Reach::Blackhole, 1),
+            (550, Reach::Up, 1),
+        ];
+        let probes: Vec<u64> = want.iter().map(|w| w.0).collect();
+        let actual = run_with(occurrences, &probes, |t, f| {
+            let (_, reach, forgotten) = want.iter().find(|w| w.0 == t).copied().unwrap();
+            assert_eq!(f.live.gate.state().reach, reach, "at {t} ms");
+            assert_eq!(f.forgotten.load(Ordering::SeqCst), forgotten, "at {t} ms");
+        })
+        .await;
+        assert_eq!(actual[0].start_ns, Some(100_000_000));
+        assert_eq!(actual[2].end_ns, Some(500_000_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn flapping_goes_down_then_up_each_period() {
+        let flap = FaultKind::Flapping {
+            period: Duration::from_millis(100),
+            duty: 0.5,
+        };
+        let probes = [10, 60, 110, 160, 210];
+        let want = [
+            Reach::Refuse,
+            Reach::Up,
+            Reach::Refuse,
+            Reach::Up,
+            Reach::Up,
+        ];
+        run_with(vec![occ(0, 0, Some(200), flap)], &probes, |t, f| {
+            let i = probes.iter().position(|&p| p == t).unwrap();
+            assert_eq!(f.live.gate.state().reach, want[i], "at {t} ms");
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lists_sessions_versions_and_in_band_windows() {
+        let lc = ListChangeSpec {
+            add: vec!["new".into()],
+            remove: vec![],
+        };
+        let occurrences = vec![
+            occ(0, 100, None, FaultKind::SessionLoss),
+            occ(1, 200, Some(300), FaultKind::ListChange(lc)),
+            occ(
+                2,
+                250,
+                None,
+                FaultKind::DataChange(DataChangeSpec { version: None }),
+            ),
+            occ(
+                3,
+                400,
+                Some(500),
+                FaultKind::Latency(LatencyFaultSpec::Stall),
+            ),
+        ];
+        let probes = [0, 150, 260, 350, 450, 550];
+        let actual = run_with(occurrences, &probes, |t, f| {
+            let fx = f.live.effects("tools/call", Some("x"), 1, false);
+            let forgotten = f.forgotten.load(Ordering::SeqCst);
+            let told = f.told.load(Ordering::SeqCst);
+            let lists = f.live.lists().is_some();
+            let stalled = fx.hold.stalls();
+            let version = fx.version.unwrap_or_default();
+            let got = (forgotten, told, lists, version.as_str(), stalled);
+            let want = match t {
+                0 => (0, 0, false, "1", 0),
+                150 => (1, 0, false, "1", 0),
+                260 => (1, 1, true, "2", 0),
+                350 => (1, 2, false, "2", 0),
+                450 => (1, 2, false, "2", 1),
+                _ => (1, 2, false, "2", 0),
+            };
+            assert_eq!(got, want, "at {t} ms");
+        })
+        .await;
+        assert_eq!(actual[0].start_ns, Some(100_000_000));
+        assert_eq!(actual[0].end_ns, None, "a point event has no end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_closes_what_is_open() {
+        let fake = Arc::new(Fake::default());
+        let occurrences = vec![
+            occ(0, 0, Some(10_000), FaultKind::Outage(OutageMode::Reset)),
+            occ(
+                1,
+                0,
+                Some(10_000),
+                FaultKind::Latency(LatencyFaultSpec::Stall),
+            ),
+        ];
+        let stop = CancellationToken::new();
+        let runner = Runner::new(fake.clone(), occurrences, Arc::new(Mutex::new(Vec::new())));
+        let task = tokio::spawn(runner.run(Instant::now(), stop.clone()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(fake.live.gate.state().reach, Reach::Reset);
+        stop.cancel();
+        task.await.unwrap();
+        assert_eq!(fake.live.gate.state().reach, Reach::Up);
+        assert!(fake.live.effects("ping", None, 1, false).hold.is_empty());
+    }
+}
