@@ -4,6 +4,7 @@ mod client_legacy;
 mod common;
 mod conformance;
 mod driver;
+mod faults;
 mod fuzz;
 mod inproc;
 mod interop_python;

@@ -146,7 +146,7 @@ fn summary() -> Summary {
         recorder.record_process(second, 20.0 + second as f64, 5.5, 40 << 20);
     }
     let secs = Duration::from_secs;
-    recorder.finish(RunMeta {
+    let mut summary = recorder.finish(RunMeta {
         scenario: "marketplace-translation-outage".into(),
         seed: 42,
         gauntlet_version: env!("CARGO_PKG_VERSION").into(),
@@ -161,7 +161,22 @@ fn summary() -> Summary {
             (Phase::Fault(0), secs(5)),
             (Phase::Settle(0), secs(5)),
         ]),
-    })
+    });
+    summary.windows = vec![gauntlet::metrics::FaultWindow {
+        window: 0,
+        fault: 0,
+        repeat: 0,
+        server: "translation".into(),
+        tool: None,
+        kind: "outage".into(),
+        fault_spec: serde_json::json!({"outage": "refuse"}),
+        planned_start_ms: 20_000.0,
+        planned_end_ms: Some(25_000.0),
+        actual_start_ms: Some(20_000.512),
+        actual_end_ms: Some(25_001.03),
+        cut: false,
+    }];
+    summary
 }
 
 fn read_json(path: &Path) -> Value {
