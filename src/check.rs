@@ -159,7 +159,7 @@ fn faults(o: &mut String, p: &Plan) {
             o,
             "  fault:{:<3} {span} {} (fault {} in the file)",
             occ.window,
-            occ.kind.name(),
+            occ.kind.describe(),
             occ.fault
         );
     }

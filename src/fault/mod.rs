@@ -95,19 +95,30 @@ impl FaultKind {
         )
     }
 
-    /// The kind with its setting, short: `outage: refuse`, `latency: stall`.
+    /// The kind with its setting, as a scenario writes it: `outage: refuse`,
+    /// `errors: {rate: 20%, rpc: {code: -32603, message: Internal error}}`.
     pub fn describe(&self) -> String {
-        let v = serde_json::to_value(self).unwrap_or_default();
-        match v {
-            serde_json::Value::Object(m) => m
-                .into_iter()
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => format!("{k}: {s}"),
-                    other => format!("{k}: {other}"),
-                })
-                .collect(),
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(m)) => {
+                m.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect()
+            }
             _ => self.name().to_string(),
         }
+    }
+}
+
+/// A JSON value in YAML flow style, without quotes; a one-entry list as its entry.
+fn flow(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.len() == 1 => flow(&a[0]),
+        Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            let entries: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 
