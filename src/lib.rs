@@ -10,6 +10,7 @@
 //! | [`cli`] | clap definitions of the subcommands | `mock` |
 //! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
+//! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock | HTTP mocks |
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
 //! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |
 //! | [`diag`] | `file:line:col` errors for files users write | done |
@@ -20,7 +21,7 @@
 //! | `driver` | load generation | later |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
 //! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
-//! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
+//! | `gateway`, `refgate`, `budget` | gateways under test, the reference gateway, budgets | later |
 
 pub mod budget;
 pub mod check;

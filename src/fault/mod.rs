@@ -107,12 +107,11 @@ impl FaultKind {
     }
 }
 
-/// A JSON value in YAML flow style, without quotes; a one-entry list as its entry.
+/// A JSON value in YAML flow style, without quotes.
 fn flow(v: &serde_json::Value) -> String {
     use serde_json::Value;
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(a) if a.len() == 1 => flow(&a[0]),
         Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => {
             let entries: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect();
