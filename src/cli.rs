@@ -86,6 +86,9 @@ pub struct MockArgs {
     /// Write the standard mcpServers JSON for the servers to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+    /// Serve the control API (faults switched on the running mocks) at ADDR (loopback only).
+    #[arg(long, value_name = "ADDR", conflicts_with = "stdio")]
+    pub control: Option<String>,
     /// Stream every request as a JSON line to FILE.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,

@@ -8,7 +8,7 @@ use super::data_change::Versions;
 use super::list_change::Changed;
 use super::slow_start::{self, Cold};
 use super::{FaultKind, Scheduled, draw, errors, latency, malformed};
-use crate::mcp::gate::Gate;
+use crate::mcp::gate::{Gate, Reach};
 use crate::mcp::service::Handled;
 use crate::mcp::wire_fault::WireFault;
 use crate::mock::catalog::Failure;
@@ -28,6 +28,8 @@ pub struct Live {
     /// Anything on: in-band windows, a changed tool list, data versions.
     busy: AtomicBool,
     state: RwLock<State>,
+    /// Windows keeping the server unreachable, latest last: (window, reach).
+    down: std::sync::Mutex<Vec<(usize, Reach)>>,
 }
 
 #[derive(Default)]
@@ -79,6 +81,7 @@ impl Live {
             gate: Arc::new(Gate::default()),
             busy: AtomicBool::new(false),
             state: RwLock::new(State::default()),
+            down: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -162,13 +165,15 @@ impl Live {
         });
     }
 
-    /// Closes every window (the run ends).
-    pub fn deactivate_all(&self) {
-        self.update(|s| {
-            for a in s.active.drain(..) {
-                a.ends.cancel();
-            }
-        });
+    /// Window `window` makes the server unreachable (`Some`) or no longer does (`None`); the
+    /// latest window still down decides the gate.
+    pub fn set_down(&self, window: usize, reach: Option<Reach>) {
+        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        down.retain(|&(w, _)| w != window);
+        if let Some(r) = reach {
+            down.push((window, r));
+        }
+        self.gate.set(down.last().map_or(Reach::Up, |&(_, r)| r));
     }
 
     /// Applies (or undoes) a list change.

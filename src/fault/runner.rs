@@ -3,8 +3,11 @@
 //! when it really did ([`Actual`]) — results.json shows planned and actual times side by side.
 //!
 //! At one instant, ends come before switches and starts, so back-to-back windows hand over
-//! cleanly. When the runner stops (the run ends, or is interrupted), every window still open is
-//! closed: stalled requests go on, the server is reachable again.
+//! cleanly. When the runner stops (the run ends, is interrupted, or the fault is removed), every
+//! window it opened and has not closed is closed: stalled requests go on, the server is
+//! reachable again (unless another runner's window keeps it down). Several runners may act on
+//! one server (the control API starts one per fault added), as long as their window numbers
+//! differ.
 
 use super::{FaultKind, Live, Scheduled, flapping, outage, session_loss};
 use crate::mcp::gate::Reach;
@@ -73,8 +76,8 @@ pub struct Runner {
     target: Arc<dyn Target>,
     occurrences: Vec<Scheduled>,
     actual: Arc<Mutex<Vec<Actual>>>,
-    /// Windows keeping the server unreachable, latest last: (occurrence, reach).
-    down: Vec<(usize, Reach)>,
+    /// Occurrences started and not yet ended.
+    open: Vec<usize>,
 }
 
 impl Runner {
@@ -91,7 +94,7 @@ impl Runner {
             target,
             occurrences,
             actual,
-            down: Vec::new(),
+            open: Vec::new(),
         }
     }
 
@@ -113,9 +116,10 @@ impl Runner {
             self.apply(edge, i);
             self.note(edge, i, now_ns);
         }
-        let live = self.target.live();
-        live.deactivate_all();
-        live.gate.set(Reach::Up);
+        for i in std::mem::take(&mut self.open) {
+            self.apply(Edge::End, i);
+            self.note(Edge::End, i, ns_since(t0));
+        }
     }
 
     fn note(&self, edge: Edge, i: usize, at_ns: i64) {
@@ -131,6 +135,11 @@ impl Runner {
 
     fn apply(&mut self, edge: Edge, i: usize) {
         let o = &self.occurrences[i];
+        match edge {
+            Edge::Start if o.end.is_some() => self.open.push(i),
+            Edge::End => self.open.retain(|&j| j != i),
+            _ => {}
+        }
         let live = self.target.live();
         match (edge, &o.kind) {
             (Edge::Start, k) if k.in_band() => live.activate(o),
@@ -139,11 +148,13 @@ impl Runner {
                 if outage::forgets_sessions(*mode) {
                     self.target.forget_sessions();
                 }
-                self.reach(i, Some(outage::reach(*mode)));
+                live.set_down(o.window, Some(outage::reach(*mode)));
             }
-            (Edge::Switch(Switch::Down), _) => self.reach(i, Some(Reach::Refuse)),
-            (Edge::Switch(Switch::Up), _) => self.reach(i, None),
-            (Edge::End, FaultKind::Outage(_) | FaultKind::Flapping { .. }) => self.reach(i, None),
+            (Edge::Switch(Switch::Down), _) => live.set_down(o.window, Some(Reach::Refuse)),
+            (Edge::Switch(Switch::Up), _) => live.set_down(o.window, None),
+            (Edge::End, FaultKind::Outage(_) | FaultKind::Flapping { .. }) => {
+                live.set_down(o.window, None);
+            }
             (Edge::Start, FaultKind::SessionLoss) => session_loss::apply(&*self.target),
             (Edge::Start, FaultKind::ListChange(spec)) => {
                 live.change_lists(spec, false);
@@ -158,17 +169,6 @@ impl Runner {
             }
             _ => {}
         }
-    }
-
-    /// Occurrence `i` makes the server unreachable (`Some`) or no longer does (`None`); the
-    /// latest window still down decides.
-    fn reach(&mut self, i: usize, reach: Option<Reach>) {
-        self.down.retain(|&(j, _)| j != i);
-        if let Some(r) = reach {
-            self.down.push((i, r));
-        }
-        let now = self.down.last().map_or(Reach::Up, |&(_, r)| r);
-        self.target.live().gate.set(now);
     }
 }
 
@@ -335,6 +335,36 @@ mod tests {
         .await;
         assert_eq!(actual[0].start_ns, Some(100_000_000));
         assert_eq!(actual[0].end_ns, None, "a point event has no end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_runner_stopping_leaves_another_runners_outage_on() {
+        let fake = Arc::new(Fake::default());
+        let start = |window, mode| {
+            let occurrences = vec![occ(window, 0, Some(10_000), FaultKind::Outage(mode))];
+            let stop = CancellationToken::new();
+            let r = Runner::new(fake.clone(), occurrences, Arc::new(Mutex::new(Vec::new())));
+            (tokio::spawn(r.run(Instant::now(), stop.clone())), stop)
+        };
+        let (a, stop_a) = start(0, OutageMode::Refuse);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let (b, stop_b) = start(1, OutageMode::Blackhole);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(
+            fake.live.gate.state().reach,
+            Reach::Blackhole,
+            "the latest decides"
+        );
+        stop_b.cancel();
+        b.await.unwrap();
+        assert_eq!(
+            fake.live.gate.state().reach,
+            Reach::Refuse,
+            "the other is still on"
+        );
+        stop_a.cancel();
+        a.await.unwrap();
+        assert_eq!(fake.live.gate.state().reach, Reach::Up);
     }
 
     #[tokio::test(start_paused = true)]

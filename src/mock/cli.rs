@@ -1,4 +1,5 @@
-//! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--write-config FILE] [--ledger FILE]`.
+//! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--control ADDR] [--write-config FILE]
+//! [--ledger FILE]`.
 
 use super::catalog::Catalog;
 use super::ledger::{Ledger, RawWriter};
@@ -49,11 +50,22 @@ pub fn run(args: &MockArgs) -> Result<()> {
 
 fn serve_http_mocks(mocks: Vec<Mock>, args: &MockArgs) -> Result<()> {
     let first = loopback_addr(&args.listen)?;
+    let control = args
+        .control
+        .as_deref()
+        .map(loopback_addr)
+        .transpose()
+        .map_err(|e| Error::Input(format!("--control: {e}")))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Run(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(serve_all(&mocks, first, args.write_config.as_deref()))?;
+    rt.block_on(serve_all(
+        &mocks,
+        first,
+        control,
+        args.write_config.as_deref(),
+    ))?;
     for m in &mocks {
         let s = m.ledger().snapshot();
         eprintln!("{}: {} requests", s.server, s.requests);
@@ -102,7 +114,12 @@ pub fn loopback_addr(s: &str) -> Result<SocketAddr> {
     Ok(addr)
 }
 
-async fn serve_all(mocks: &[Mock], first: SocketAddr, config: Option<&Path>) -> Result<()> {
+async fn serve_all(
+    mocks: &[Mock],
+    first: SocketAddr,
+    control: Option<SocketAddr>,
+    config: Option<&Path>,
+) -> Result<()> {
     let mut listeners = Vec::new();
     for (i, m) in mocks.iter().enumerate() {
         let addr = if i == 0 {
@@ -125,6 +142,13 @@ async fn serve_all(mocks: &[Mock], first: SocketAddr, config: Option<&Path>) -> 
     }
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
+    if let Some(addr) = control {
+        let with_urls = mocks
+            .iter()
+            .cloned()
+            .zip(listeners.iter().map(|(_, u)| u.clone()));
+        tasks.push(serve_control(addr, with_urls.collect(), shutdown.clone()).await?);
+    }
     let mut out = std::io::stdout().lock();
     for (m, (l, url)) in mocks.iter().zip(listeners) {
         let _ = writeln!(out, "serving {} at {url}", m.name());
@@ -142,6 +166,23 @@ async fn serve_all(mocks: &[Mock], first: SocketAddr, config: Option<&Path>) -> 
         let _ = t.await;
     }
     Ok(())
+}
+
+/// Binds the control API and serves it; prints `control at http://ADDR`.
+async fn serve_control(
+    addr: SocketAddr,
+    mocks: Vec<(Mock, String)>,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let l = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Run(format!("cannot listen on {addr} for the control API: {e}")))?;
+    let local = l
+        .local_addr()
+        .map_err(|e| Error::Run(format!("cannot read the bound address: {e}")))?;
+    println!("control at http://{local}");
+    let control = super::control::Control::new(mocks);
+    Ok(tokio::spawn(control.serve(l, shutdown)))
 }
 
 /// Writes the standard `mcpServers` JSON (with both `type` and `transport`, since gateways

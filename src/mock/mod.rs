@@ -8,6 +8,7 @@
 //! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
 //! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
 //! | [`cli`] | `gauntlet mock` |
+//! | [`control`] | `gauntlet mock --control`: faults switched on running mocks over HTTP |
 //!
 //! A server is started with [`serve_http`] on a listener the caller bound (port 0 in tests)
 //! and stops when its shutdown token fires. Its faults ([`crate::fault`]) live in
@@ -16,6 +17,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod control;
 pub mod ledger;
 pub mod lists;
 pub mod server;

@@ -75,6 +75,26 @@ pub fn parse(src: &str, path: &Path) -> Result<Scenario, Error> {
     }
 }
 
+/// Checks one fault as written — an entry of a scenario's `faults:`, or a JSON object (JSON is
+/// YAML) — against `servers`. `source` names the text in messages (`body:1:42: …`). Times are
+/// not checked against a run's length.
+pub fn fault(src: &str, servers: &[Server], source: &Path) -> Result<Fault, Error> {
+    let opts = serde_saphyr::options! { with_snippet: false };
+    let spec: Spanned<spec::FaultSpec> = serde_saphyr::from_str_with_options(src, opts)
+        .map_err(|e| Error::Source(SourceError::from_yaml(source, &e, src)))?;
+    let mut c = Checker {
+        failed: Vec::new(),
+        path: source,
+        dir: PathBuf::from("."),
+        src,
+        errors: Vec::new(),
+    };
+    match c.fault(&spec, servers, Duration::ZERO) {
+        Some(f) if c.errors.is_empty() => Ok(f),
+        _ => Err(Error::Sources(c.errors)),
+    }
+}
+
 struct Checker<'a> {
     /// Servers declared but unusable (their catalogue failed): no further errors about them.
     failed: Vec<String>,

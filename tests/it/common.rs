@@ -208,6 +208,8 @@ pub struct MockProc {
     urls: BTreeMap<String, String>,
     stderr: Arc<Mutex<String>>,
     stderr_reader: Option<thread::JoinHandle<()>>,
+    /// What it printed on stdout until it was ready.
+    banner: Vec<String>,
 }
 
 impl MockProc {
@@ -262,6 +264,7 @@ impl MockProc {
             urls: BTreeMap::new(),
             stderr,
             stderr_reader: Some(stderr_reader),
+            banner: Vec::new(),
         };
         let deadline = Instant::now() + Self::READY_TIMEOUT;
         let mut seen = Vec::new();
@@ -292,6 +295,7 @@ impl MockProc {
                 }
             }
         }
+        mock.banner = seen;
         mock
     }
 
@@ -315,6 +319,11 @@ impl MockProc {
             Some(url) => url,
             None => panic!("no mock server named {name:?}; serving: {:?}", self.urls),
         }
+    }
+
+    /// The lines it printed on stdout before it was ready (`control at …`, `serving …`).
+    pub fn banner(&self) -> &[String] {
+        &self.banner
     }
 
     /// Every server the process serves: name → endpoint URL.

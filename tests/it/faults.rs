@@ -806,3 +806,166 @@ async fn malformed_on_a_tool_leaves_the_others_alone() {
     );
     assert!(call(&srv, &sid, 2, "fast").await.is_ok());
 }
+
+// ---- the control API (`gauntlet mock --control`) -----------------------------------------------
+
+#[test]
+fn control_refuses_a_non_loopback_address() {
+    let mut cmd = Command::new(gauntlet_bin());
+    cmd.arg("mock")
+        .arg(repo_root().join(TIMING))
+        .args(["--control", "0.0.0.0:0"]);
+    let o = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--control") && o.stderr.contains("loopback"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// A request to the control API: (status, JSON body or Null).
+async fn control(http: &reqwest::Client, method: &str, url: &str, body: &str) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let r = http
+        .request(m, url)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn gauntlet_mock_serves_the_control_api_beside_the_servers() {
+    let mock = crate::common::MockProc::spawn(&[TIMING], &["--control", "127.0.0.1:0"]);
+    let api = mock
+        .banner()
+        .iter()
+        .find_map(|l| l.strip_prefix("control at "))
+        .unwrap_or_else(|| panic!("no `control at` line: {:?}", mock.banner()))
+        .to_owned();
+    let url = mock.url("timing").to_owned();
+    timed(async move {
+        let http = reqwest::Client::new();
+        let (status, servers) = control(&http, "GET", &format!("{api}/servers"), "").await;
+        assert_eq!(status, 200);
+        assert_eq!(servers["servers"][0]["name"], "timing", "{servers}");
+        assert_eq!(servers["servers"][0]["url"], url.as_str(), "{servers}");
+        let outage = r#"{"server": "timing", "for": "60s", "outage": "refuse"}"#;
+        assert_eq!(
+            control(&http, "POST", &format!("{api}/faults"), outage)
+                .await
+                .0,
+            201
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(http.post(&url).body("{}").send().await.is_err(), "refused");
+        assert_eq!(
+            control(&http, "POST", &format!("{api}/reset"), "").await.0,
+            204
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(http.post(&url).body("{}").send().await.is_ok(), "back");
+    });
+}
+
+/// Serves the control API for `srv` in-process; its base URL.
+async fn control_for(srv: &Srv) -> String {
+    let api = gauntlet::mock::control::Control::new(vec![(srv.mock.clone(), srv.url.clone())]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(api.serve(listener, CancellationToken::new()));
+    base
+}
+
+#[test]
+fn control_adds_lists_and_removes_faults() {
+    timed(async {
+        let srv = inproc::start(TIMING).await;
+        let api = control_for(&srv).await;
+        let http = reqwest::Client::new();
+        let sid = srv.init().await;
+        let typo = r#"{"server": "timin", "for": "10s", "outage": "refuse"}"#;
+        let (status, body) = control(&http, "POST", &format!("{api}/faults"), typo).await;
+        assert_eq!(status, 400);
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("did you mean `timing`"),
+            "{body}"
+        );
+        let (status, body) = control(&http, "POST", &format!("{api}/faults"), "[1]").await;
+        assert_eq!(status, 400, "{body}");
+        let no_for = r#"{"server": "timing", "latency": "stall"}"#;
+        let (status, body) = control(&http, "POST", &format!("{api}/faults"), no_for).await;
+        assert_eq!(status, 400);
+        assert!(
+            body["error"].as_str().unwrap().contains("needs `for:`"),
+            "{body}"
+        );
+        let errors = r#"{"server": "timing", "tool": "fast", "for": "60s", "errors": {"rate": "100%", "rpc": -32000}}"#;
+        let (status, added) = control(&http, "POST", &format!("{api}/faults"), errors).await;
+        assert_eq!(status, 201, "{added}");
+        assert_eq!(added["kind"], "errors", "{added}");
+        let id = added["id"].as_u64().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            call(&srv, &sid, 1, "fast").await.unwrap()["error"]["code"],
+            -32000
+        );
+        assert!(
+            call(&srv, &sid, 2, "fixed20").await.unwrap()["result"].is_object(),
+            "another tool"
+        );
+        let (_, listed) = control(&http, "GET", &format!("{api}/faults"), "").await;
+        assert_eq!(listed["faults"][0]["state"], "active", "{listed}");
+        let (_, one) = control(&http, "GET", &format!("{api}/faults/{id}"), "").await;
+        assert_eq!(one["id"], id, "{one}");
+        let (_, servers) = control(&http, "GET", &format!("{api}/servers"), "").await;
+        assert_eq!(servers["servers"][0]["faults"], json!([id]), "{servers}");
+        assert_eq!(
+            control(&http, "DELETE", &format!("{api}/faults/{id}"), "")
+                .await
+                .0,
+            204
+        );
+        assert!(
+            call(&srv, &sid, 3, "fast").await.unwrap()["result"].is_object(),
+            "removed"
+        );
+        assert_eq!(
+            control(&http, "DELETE", &format!("{api}/faults/{id}"), "")
+                .await
+                .0,
+            404
+        );
+        let outage = r#"{"server": "timing", "for": "60s", "outage": "refuse"}"#;
+        assert_eq!(
+            control(&http, "POST", &format!("{api}/faults"), outage)
+                .await
+                .0,
+            201
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            call(&srv, &sid, 4, "fast")
+                .await
+                .unwrap_err()
+                .starts_with("transport")
+        );
+        assert_eq!(
+            control(&http, "POST", &format!("{api}/reset"), "").await.0,
+            204
+        );
+        assert!(
+            call(&srv, &sid, 5, "fast").await.is_ok(),
+            "back on the same port, same session"
+        );
+        let (_, listed) = control(&http, "GET", &format!("{api}/faults"), "").await;
+        assert_eq!(listed["faults"], json!([]));
+    });
+}
