@@ -969,3 +969,33 @@ fn control_adds_lists_and_removes_faults() {
         assert_eq!(listed["faults"], json!([]));
     });
 }
+
+/// The official Python SDK's client receives notifications/tools/list_changed and the new list.
+#[test]
+fn the_python_sdk_sees_a_list_change() {
+    let _g = heavy();
+    let mock = crate::common::MockProc::spawn(&[TIMING], &["--control", "127.0.0.1:0"]);
+    let api = mock
+        .banner()
+        .iter()
+        .find_map(|l| l.strip_prefix("control at "))
+        .expect("a `control at` line")
+        .to_owned();
+    let mut cmd = Command::new(crate::common::python_mcp1());
+    cmd.arg(crate::common::peer_program("python/list_changed.py"))
+        .args([
+            "--url",
+            mock.url("timing"),
+            "--control",
+            &api,
+            "--server",
+            "timing",
+        ])
+        .args(["--add", "fresh", "--remove", "slow"]);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(90));
+    out.assert_success("python list_changed.py");
+    let got = out.json("python list_changed.py");
+    assert_eq!(got["before"], json!(["fixed20", "fast", "slow"]), "{got}");
+    assert!(got["notified"].as_u64().unwrap_or(0) >= 1, "{got}");
+    assert_eq!(got["after"], json!(["fixed20", "fast", "fresh"]), "{got}");
+}
