@@ -106,12 +106,14 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
     if s.baseline.is_some() {
         return not_yet("`baseline`");
     }
+    // Stdio servers the driver spawns (`gateway: none`) get their faults over the back-channel.
     if let Some(f) = s.faults.iter().find(|f| {
-        s.server(&f.server)
-            .is_some_and(|srv| srv.transport != crate::scenario::Transport::Http)
+        !matches!(s.gateway, Gateway::None)
+            && s.server(&f.server)
+                .is_some_and(|srv| srv.transport != crate::scenario::Transport::Http)
     }) {
         return not_yet(&format!(
-            "faults on a stdio server (`{}`, fault `{}`)",
+            "faults on a stdio server a gateway spawns (`{}`, fault `{}`)",
             f.server,
             f.kind.name()
         ));

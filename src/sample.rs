@@ -168,6 +168,17 @@ pub enum EventKind {
         kind: String,
         start: bool,
     },
+    /// A stdio server's process, as it reported over the back-channel: `spawn`, `ready` or
+    /// `exit` (with why, and how many calls it served).
+    Process {
+        server: String,
+        pid: u32,
+        what: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        calls: Option<u64>,
+    },
     /// Anything else worth a line in the report.
     Note { text: String },
 }

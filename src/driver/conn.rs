@@ -92,9 +92,10 @@ async fn open_one(
                 .await
                 .map(Conn::Http)
         }
-        Endpoint::Stdio(argv) => {
+        Endpoint::Stdio { argv, env } => {
             // The mock's own lines (its request count at exit) would only clutter the run's output.
             let mut cmd = StdioCommand::new(argv.iter().cloned());
+            cmd.env = env.iter().map(|(k, v)| (k.into(), v.into())).collect();
             cmd.stderr = StderrTo::Null;
             StdioSession::spawn(&cmd, version, INIT_TIMEOUT)
                 .await

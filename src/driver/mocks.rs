@@ -4,13 +4,15 @@
 
 use crate::error::{Error, Result};
 use crate::fault::Scheduled;
+use crate::fault::backchannel::{self, Hub, Planned};
 use crate::fault::runner::{Actual, Runner};
 use crate::metrics::FaultWindow;
 use crate::mock::catalog::Catalog;
 use crate::mock::{Mock, serve_http};
 use crate::plan::build::Plan;
 use crate::sample::{Event, EventKind};
-use crate::scenario::{Scenario, Server, Transport};
+use crate::scenario::{Fault, Scenario, Server, Transport};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -24,8 +26,12 @@ pub const THREAD_NAME: &str = "gauntlet-mock";
 #[derive(Debug, Clone)]
 pub enum Endpoint {
     Http(String),
-    /// argv of a `gauntlet mock --stdio` process (one per session).
-    Stdio(Vec<String>),
+    /// A `gauntlet mock --stdio` process (one per session): its argv, and what it adds to the
+    /// environment (`GAUNTLET_RUN`: the back-channel to the run).
+    Stdio {
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+    },
 }
 
 /// The running mocks of a run.
@@ -36,6 +42,10 @@ pub struct Mocks {
     pub endpoints: Vec<(String, Endpoint)>,
     /// The fault runners' records, one per server with faults.
     faults: Mutex<Vec<FaultRun>>,
+    /// Where stdio mocks report and get their faults (when the scenario has stdio servers).
+    hub: Option<Hub>,
+    /// t = 0 on CLOCK_MONOTONIC, once armed.
+    t0_ns: Mutex<Option<u64>>,
 }
 
 /// One server's occurrences and when they really happened.
@@ -72,6 +82,12 @@ impl Mocks {
         let shutdown = CancellationToken::new();
         let mut mocks = Vec::new();
         let mut endpoints = Vec::new();
+        let hub = if s.servers.iter().any(|x| x.transport == Transport::Stdio) {
+            let h = runtime.block_on(Hub::start(shutdown.clone()));
+            Some(h.map_err(|e| Error::Run(format!("cannot open the back-channel: {e}")))?)
+        } else {
+            None
+        };
         for server in &s.servers {
             match server.transport {
                 Transport::Http => {
@@ -95,10 +111,12 @@ impl Mocks {
                     mocks.push(mock);
                 }
                 Transport::Stdio => {
-                    endpoints.push((
-                        server.name.clone(),
-                        Endpoint::Stdio(stdio_argv(server, seed)?),
-                    ));
+                    let env = hub
+                        .iter()
+                        .map(|h| (backchannel::ENV.to_owned(), h.addr().to_string()))
+                        .collect();
+                    let argv = stdio_argv(server, seed)?;
+                    endpoints.push((server.name.clone(), Endpoint::Stdio { argv, env }));
                 }
                 Transport::Sse => {
                     return Err(Error::Input(format!(
@@ -114,36 +132,22 @@ impl Mocks {
             mocks,
             endpoints,
             faults: Mutex::new(Vec::new()),
+            hub,
+            t0_ns: Mutex::new(None),
         })
     }
 
-    /// Starts the fault timeline: every server with faults walks its occurrences from `t0`
-    /// (the driver's t = 0) on the mock runtime until the last ends or the mocks stop.
-    pub fn arm_faults(
-        &self,
-        plan: &Plan,
-        faults: &[crate::scenario::Fault],
-        t0: tokio::time::Instant,
-    ) {
+    /// Starts the fault timeline: every HTTP server with faults walks its occurrences from `t0`
+    /// (the driver's t = 0) on the mock runtime until the last ends or the mocks stop; stdio
+    /// servers get theirs over the back-channel.
+    pub fn arm_faults(&self, plan: &Plan, faults: &[Fault], t0: tokio::time::Instant) {
         let Some(rt) = &self.runtime else { return };
+        let now = tokio::time::Instant::now();
+        let t0_ns = crate::clock::now_ns() + t0.saturating_duration_since(now).as_nanos() as u64;
+        *self.t0_ns.lock().unwrap_or_else(|p| p.into_inner()) = Some(t0_ns);
         let mut runs = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         for mock in &self.mocks {
-            let occurrences: Vec<Scheduled> = plan
-                .timeline
-                .occurrences()
-                .iter()
-                .filter_map(|o| {
-                    let f = faults.get(o.fault).filter(|f| f.server == mock.name())?;
-                    Some(Scheduled {
-                        window: o.window,
-                        fault: o.fault,
-                        tool: f.tool.clone(),
-                        start: o.start,
-                        end: o.end,
-                        kind: o.kind.clone(),
-                    })
-                })
-                .collect();
+            let occurrences = occurrences_of(plan, faults, mock.name());
             if occurrences.is_empty() {
                 continue;
             }
@@ -151,12 +155,30 @@ impl Mocks {
             let target = Arc::new(mock.clone());
             let runner = Runner::new(target, occurrences.clone(), actual.clone());
             rt.spawn(runner.run(t0, self.shutdown.clone()));
+            let server = mock.name().to_owned();
             runs.push(FaultRun {
-                server: mock.name().to_owned(),
+                server,
                 occurrences,
                 actual,
             });
         }
+        let Some(hub) = &self.hub else { return };
+        let mut by_server = HashMap::new();
+        for (name, ep) in &self.endpoints {
+            if !matches!(ep, Endpoint::Stdio { .. }) {
+                continue;
+            }
+            let occurrences = occurrences_of(plan, faults, name);
+            by_server.insert(name.clone(), occurrences.iter().map(planned).collect());
+            // The processes switch these themselves: no actual times come back.
+            let actual = Arc::new(Mutex::new(vec![Actual::default(); occurrences.len()]));
+            runs.push(FaultRun {
+                server: name.clone(),
+                occurrences,
+                actual,
+            });
+        }
+        hub.arm(t0_ns, by_server);
     }
 
     /// Every occurrence, planned and actual, in window order (results.json `windows`).
@@ -189,10 +211,15 @@ impl Mocks {
         out
     }
 
-    /// A `fault` event for every actual start and end.
+    /// A `fault` event for every actual start and end, and a `process` event for every
+    /// spawn, ready and exit stdio mocks reported.
     pub fn fault_events(&self) -> Vec<Event> {
         let runs = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
+        let t0_ns = *self.t0_ns.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(hub), Some(t0_ns)) = (&self.hub, t0_ns) {
+            out.extend(hub.events(t0_ns));
+        }
         for run in runs.iter() {
             let actual = run.actual.lock().unwrap_or_else(|p| p.into_inner());
             for (o, a) in run.occurrences.iter().zip(actual.iter()) {
@@ -226,6 +253,37 @@ impl Mocks {
 impl Drop for Mocks {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// `server`'s occurrences of the timeline.
+fn occurrences_of(plan: &Plan, faults: &[Fault], server: &str) -> Vec<Scheduled> {
+    plan.timeline
+        .occurrences()
+        .iter()
+        .filter_map(|o| {
+            let f = faults.get(o.fault).filter(|f| f.server == server)?;
+            Some(Scheduled {
+                window: o.window,
+                fault: o.fault,
+                tool: f.tool.clone(),
+                start: o.start,
+                end: o.end,
+                kind: o.kind.clone(),
+            })
+        })
+        .collect()
+}
+
+/// An occurrence as the back-channel carries it.
+fn planned(o: &Scheduled) -> Planned {
+    Planned {
+        window: o.window,
+        fault: o.fault,
+        tool: o.tool.clone(),
+        start_ns: o.start.as_nanos() as u64,
+        end_ns: o.end.map(|e| e.as_nanos() as u64),
+        spec: serde_json::to_value(&o.kind).unwrap_or_default(),
     }
 }
 

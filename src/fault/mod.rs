@@ -13,6 +13,7 @@
 //! | [`data_change`] | tool results carry a data version, which changes |
 //! | [`slow_start`] | the first initialize (first request, 2026-07-28) answered after a delay |
 //! | [`crash`] | a stdio server's process exits (checked; not executed yet) |
+//! | [`backchannel`] | `GAUNTLET_RUN`: stdio mocks get their faults from the run and report spawn, ready, exit and the calls they served |
 //! | [`live`] | one server's faults at this moment: the request path asks it what to do to a request |
 //! | [`runner`] | walks one server's occurrences on the run's clock and records when each really started and ended |
 //!
@@ -21,6 +22,7 @@
 //! function of (seed, fault index, call key) — [`draw`] — never a shared random stream, so the
 //! same seed gives the same faults call for call however calls interleave.
 
+pub mod backchannel;
 pub mod crash;
 pub mod data_change;
 pub mod errors;
@@ -92,6 +94,17 @@ impl FaultKind {
                 | FaultKind::Errors(_)
                 | FaultKind::Malformed(_)
                 | FaultKind::SlowStart(_)
+        )
+    }
+
+    /// Whether the kind can act on a stdio server (one session, no port, no HTTP answers).
+    pub fn acts_on_stdio(&self) -> bool {
+        !matches!(
+            self,
+            FaultKind::Outage(_)
+                | FaultKind::Flapping { .. }
+                | FaultKind::Malformed(_)
+                | FaultKind::SessionLoss
         )
     }
 

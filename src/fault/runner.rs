@@ -24,6 +24,8 @@ pub trait Target: Send + Sync + 'static {
     fn forget_sessions(&self);
     /// Tells every open stream that the tool list changed.
     fn tools_changed(&self);
+    /// Ends the server's process (stdio servers; nothing for others).
+    fn crash(&self, _spec: crate::scenario::spec::CrashSpec) {}
 }
 
 /// When one occurrence really started and ended: nanoseconds from t = 0.
@@ -164,6 +166,7 @@ impl Runner {
                 live.change_lists(spec, true);
                 self.target.tools_changed();
             }
+            (Edge::Start, FaultKind::Crash(spec)) => self.target.crash(*spec),
             (Edge::Start, FaultKind::DataChange(spec)) => {
                 live.change_version(o.tool.as_deref(), spec.version.as_deref());
             }

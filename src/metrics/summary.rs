@@ -216,6 +216,15 @@ pub enum EventEntryKind {
         kind: String,
         start: bool,
     },
+    Process {
+        server: String,
+        pid: u32,
+        what: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calls: Option<u64>,
+    },
     Note {
         text: String,
     },
@@ -249,6 +258,19 @@ impl From<&Event> for EventEntry {
                 server: server.clone(),
                 kind: kind.clone(),
                 start: *start,
+            },
+            EventKind::Process {
+                server,
+                pid,
+                what,
+                reason,
+                calls,
+            } => EventEntryKind::Process {
+                server: server.clone(),
+                pid: *pid,
+                what: what.clone(),
+                reason: reason.clone(),
+                calls: *calls,
             },
             EventKind::Note { text } => EventEntryKind::Note { text: text.clone() },
         };

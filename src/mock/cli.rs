@@ -12,10 +12,12 @@ use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub fn run(args: &MockArgs) -> Result<()> {
+    let spawn_ns = crate::clock::now_ns();
     let catalogs = load_all(&args.catalogs)?;
     let raw = match &args.ledger {
         Some(path) => Some(RawWriter::create(path).map_err(|e| {
@@ -23,20 +25,40 @@ pub fn run(args: &MockArgs) -> Result<()> {
         })?),
         None => None,
     };
+    // A stdio mock linked to a run reads its own ledger lines (the calls it served).
+    let run_addr = match std::env::var(crate::fault::backchannel::ENV) {
+        Ok(a) if args.stdio && !a.is_empty() => Some(
+            loopback_addr(&a)
+                .map_err(|e| Error::Input(format!("{}: {e}", crate::fault::backchannel::ENV)))?,
+        ),
+        _ => None,
+    };
+    let (own_tx, own_rx) = std::sync::mpsc::channel();
     let mocks: Vec<Mock> = catalogs
         .into_iter()
         .map(|c| {
             let names = c.tools.iter().map(|t| t.name.clone()).collect();
             let mut l = Ledger::new(&c.name, names);
-            if let Some(w) = &raw {
+            if run_addr.is_some() {
+                l = l.with_raw_sink(own_tx.clone());
+            } else if let Some(w) = &raw {
                 l = l.with_raw_sink(w.sink());
             }
             Mock::with_ledger(c, l, args.seed)
         })
         .collect();
+    drop(own_tx);
     let served = if args.stdio {
         match <[Mock; 1]>::try_from(mocks) {
-            Ok([mock]) => run_stdio(mock),
+            Ok([mock]) => {
+                let link = run_addr.map(|addr| Linked {
+                    addr,
+                    spawn_ns,
+                    lines: own_rx,
+                    forward: raw.as_ref().map(RawWriter::sink),
+                });
+                run_stdio(mock, link)
+            }
             Err(_) => Err(Error::Input("--stdio serves exactly one catalogue".into())),
         }
     } else {
@@ -217,7 +239,15 @@ pub async fn wait_for_signal() {
     }
 }
 
-fn run_stdio(mock: Mock) -> Result<()> {
+/// What a stdio mock needs to link to its run.
+struct Linked {
+    addr: SocketAddr,
+    spawn_ns: u64,
+    lines: std::sync::mpsc::Receiver<String>,
+    forward: Option<std::sync::mpsc::Sender<String>>,
+}
+
+fn run_stdio(mock: Mock, linked: Option<Linked>) -> Result<()> {
     // A stdio server belongs to whoever spawned it: die with the parent.
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag on this process.
     unsafe {
@@ -227,27 +257,69 @@ fn run_stdio(mock: Mock) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Run(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(async {
-        let shutdown = CancellationToken::new();
-        let session = Session::new(None, Version::LATEST_SESSION);
-        let serve = crate::mcp::stdio::serve(
-            mock.server.clone(),
-            session,
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-            shutdown.clone(),
-        );
-        tokio::pin!(serve);
-        tokio::select! {
-            r = &mut serve => r,
-            _ = wait_for_signal() => {
-                shutdown.cancel();
-                serve.await
-            }
-        }
-    })
-    .map_err(|e| Error::Run(format!("stdio failed: {e}")))?;
+    let served = rt.block_on(serve_stdio(&mock, linked));
+    // A read of stdin may still be blocked on a thread (the back-channel closed first): do not
+    // wait for it.
+    rt.shutdown_background();
+    served?;
     let s = mock.ledger().snapshot();
     eprintln!("{}: {} requests", s.server, s.requests);
     Ok(())
+}
+
+/// Serves stdin/stdout until stdin closes, a signal comes or the run's back-channel closes.
+async fn serve_stdio(mock: &Mock, linked: Option<Linked>) -> Result<()> {
+    use crate::fault::backchannel::{FromMock, Link};
+    let shutdown = CancellationToken::new();
+    let session = Session::new(None, Version::LATEST_SESSION);
+    let link: Option<Arc<super::linked::StdioTarget>> = match linked {
+        Some(l) => {
+            let (link, faults) = Link::connect(l.addr, mock.name(), l.spawn_ns)
+                .await
+                .map_err(|e| Error::Run(format!("cannot reach the run at {}: {e}", l.addr)))?;
+            let target = super::linked::StdioTarget::new(mock.clone(), session.clone(), link);
+            super::linked::report_calls(l.lines, l.forward, Arc::downgrade(&target))
+                .map_err(|e| Error::Run(format!("cannot start a thread: {e}")))?;
+            tokio::spawn(super::linked::run_faults(
+                target.clone(),
+                faults,
+                shutdown.clone(),
+            ));
+            Some(target)
+        }
+        None => None,
+    };
+    let closed = link
+        .as_ref()
+        .map_or_else(CancellationToken::new, |t| t.closed());
+    let serve = crate::mcp::stdio::serve(
+        mock.server.clone(),
+        session,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        shutdown.clone(),
+    );
+    tokio::pin!(serve);
+    if let Some(t) = &link {
+        t.link().send(FromMock::Ready {
+            at_ns: crate::clock::now_ns(),
+        });
+    }
+    let (served, reason) = tokio::select! {
+        r = &mut serve => (r, "stdin closed"),
+        _ = wait_for_signal() => {
+            shutdown.cancel();
+            (serve.await, "signal")
+        }
+        _ = closed.cancelled() => {
+            shutdown.cancel();
+            (serve.await, "back-channel closed")
+        }
+    };
+    shutdown.cancel();
+    if let Some(t) = &link {
+        t.flush();
+        t.link().exit(reason).await;
+    }
+    served.map_err(|e| Error::Run(format!("stdio failed: {e}")))
 }

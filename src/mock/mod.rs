@@ -6,6 +6,7 @@
 //! | [`template`] | `{{…}}` result templates, compiled once, rendered per call |
 //! | [`server`] | [`server::MockServer`]: a catalogue behind the MCP [`Service`](crate::mcp::service::Service) |
 //! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
+//! | [`linked`] | a stdio mock linked to its run (`GAUNTLET_RUN`): faults in; spawn, ready, calls, exit out |
 //! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
 //! | [`cli`] | `gauntlet mock` |
 //! | [`control`] | `gauntlet mock --control`: faults switched on running mocks over HTTP |
@@ -19,6 +20,7 @@ pub mod catalog;
 pub mod cli;
 pub mod control;
 pub mod ledger;
+pub mod linked;
 pub mod lists;
 pub mod server;
 pub mod template;

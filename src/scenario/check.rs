@@ -858,6 +858,19 @@ impl Checker<'_> {
         if let Some(d) = &v.data_change {
             kinds.push(FaultKind::DataChange(d.clone()));
         }
+        if server.transport == Transport::Stdio
+            && let Some(k) = kinds.iter().find(|k| !k.acts_on_stdio())
+        {
+            self.err(
+                loc,
+                format!(
+                    "`{}` acts on an HTTP server (its port, sessions or answers on the wire); \
+                     `{}` is served over stdio (use `crash` to end its process)",
+                    k.name(),
+                    server.name
+                ),
+            );
+        }
         match kinds.len() {
             1 => kinds.pop(),
             0 => {

@@ -33,13 +33,24 @@ const TIMING: &str = "tests/fixtures/timing.yaml";
 /// A scenario calling `timing.<tool>` at 20 calls/s over 2 sessions, with `faults` (YAML lines);
 /// `extra` (top-level keys) defaults to `settle: 500ms`.
 fn scenario(dir: &Path, tool: &str, extra: &str, faults: &[&str]) -> std::path::PathBuf {
+    scenario_over(dir, "http", tool, extra, faults)
+}
+
+/// [`scenario`] with the server served over `transport`.
+fn scenario_over(
+    dir: &Path,
+    transport: &str,
+    tool: &str,
+    extra: &str,
+    faults: &[&str],
+) -> std::path::PathBuf {
     let extra = if extra.is_empty() {
         "settle: 500ms\n"
     } else {
         extra
     };
     let mut text = format!(
-        "name: faults\nseed: 7\nduration: 10s\n{extra}servers:\n  timing: {{ catalog: {} }}\n\
+        "name: faults\nseed: 7\nduration: 10s\n{extra}servers:\n  timing: {{ catalog: {}, transport: {transport} }}\n\
          gateway: none\nload:\n  rate: 20/s\n  sessions: 2\n  timeout: 2s\n  mix: [ {{ call: timing.{tool} }} ]\nfaults:\n",
         repo_root().join(TIMING).display()
     );
@@ -998,4 +1009,176 @@ fn the_python_sdk_sees_a_list_change() {
     assert_eq!(got["before"], json!(["fixed20", "fast", "slow"]), "{got}");
     assert!(got["notified"].as_u64().unwrap_or(0) >= 1, "{got}");
     assert_eq!(got["after"], json!(["fixed20", "fast", "fresh"]), "{got}");
+}
+
+// ---- stdio mocks and the back-channel ----------------------------------------------------------
+
+/// A count in one `calls` entry's outcomes (0 when absent).
+fn count_in(entry: &Value, outcome: &str) -> u64 {
+    entry["outcomes"][outcome].as_u64().unwrap_or(0)
+}
+
+/// The `process` events of a run: (pid, what, reason, calls, at_ns).
+fn processes(r: &Value) -> Vec<(u64, String, String, u64, i64)> {
+    r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "process")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap(),
+                e["what"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap_or("").to_owned(),
+                e["calls"].as_u64().unwrap_or(0),
+                e["at_ns"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn stdio_mocks_get_their_faults_and_a_crash_ends_them() {
+    let _g = heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let f = [
+        "{ at: 525ms, for: 500ms, server: timing, errors: { rate: 100%, rpc: -32000 } }",
+        "{ at: 2025ms, server: timing, crash: exit }",
+    ];
+    let path = scenario_over(dir.path(), "stdio", "fast", "settle: 500ms\n", &f);
+    let r = run(&path, &dir.path().join("out"), "3s", None);
+    assert_eq!(
+        count(&r, "fault:0", "rpc_error:-32000"),
+        10,
+        "{:?}",
+        outcomes(&r, "fault:0")
+    );
+    all_ok(&r, "settle:0");
+    // The two sessions' processes: spawned and ready before t = 0, ended by the crash.
+    let p = processes(&r);
+    let exits: Vec<_> = p.iter().filter(|x| x.1 == "exit").collect();
+    assert_eq!(exits.len(), 2, "{p:?}");
+    for e in &exits {
+        assert_eq!(e.2, "crash", "{p:?}");
+        assert!(
+            (2_000_000_000..2_300_000_000).contains(&e.4),
+            "exit at {} ns",
+            e.4
+        );
+        assert!(
+            p.iter().any(|x| x.0 == e.0 && x.1 == "spawn" && x.4 < 0),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|x| x.0 == e.0 && x.1 == "ready" && x.4 < 0),
+            "{p:?}"
+        );
+    }
+    // Every call answered before the crash (the error window's too) was reported.
+    let served: u64 = exits.iter().map(|e| e.3).sum();
+    let answered: u64 = r["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["ok"].as_u64().unwrap() + count_in(c, "rpc_error"))
+        .sum();
+    assert_eq!(answered, 41, "every call before 2.025 s: {}", r["calls"]);
+    assert_eq!(served, answered, "{p:?}");
+    assert_eq!(
+        count(&r, "settle:1", "ok"),
+        0,
+        "after the crash: {:?}",
+        outcomes(&r, "settle:1")
+    );
+}
+
+#[test]
+fn a_crash_after_n_calls_counts_from_its_time() {
+    let _g = heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let f = ["{ at: 1025ms, server: timing, crash: { after_calls: 5 } }"];
+    let path = scenario_over(dir.path(), "stdio", "fast", "", &f);
+    let r = run(&path, &dir.path().join("out"), "3s", None);
+    let p = processes(&r);
+    let exits: Vec<_> = p.iter().filter(|x| x.1 == "exit").collect();
+    assert_eq!(exits.len(), 2, "{p:?}");
+    // 21 calls before 1.025 s over 2 sessions, then 5 more each (a call either way when an
+    // answer and the fault's start cross).
+    let served: u64 = exits.iter().map(|e| e.3).sum();
+    assert!((29..=32).contains(&served), "{p:?}");
+    let ok: u64 = ["steady", "settle:0"]
+        .iter()
+        .map(|ph| count(&r, ph, "ok"))
+        .sum();
+    assert!(ok <= served && served <= ok + 2, "ok {ok}, served {served}");
+}
+
+/// Starts the run's end of the back-channel on `rt`.
+fn hub(rt: &tokio::runtime::Runtime) -> (gauntlet::fault::backchannel::Hub, CancellationToken) {
+    let stop = CancellationToken::new();
+    let hub = rt
+        .block_on(gauntlet::fault::backchannel::Hub::start(stop.clone()))
+        .expect("a back-channel");
+    (hub, stop)
+}
+
+/// Waits up to `within` for `child` to exit.
+fn exits_within(
+    child: &mut std::process::Child,
+    within: Duration,
+) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + within;
+    while std::time::Instant::now() < until {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn a_stdio_mock_reports_to_gauntlet_run_and_exits_when_it_closes() {
+    let _g = heavy();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (hub, stop) = hub(&rt);
+    let mut child = Command::new(gauntlet_bin())
+        .args(["mock", "--stdio"])
+        .arg(repo_root().join(TIMING))
+        .env("GAUNTLET_RUN", hub.addr().to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..250 {
+        seen = hub.events(0);
+        if seen.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let whats: Vec<String> = seen
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap()["what"].to_string())
+        .collect();
+    assert_eq!(whats, vec!["\"spawn\"", "\"ready\""], "{seen:?}");
+    // The run goes away: the mock follows, though its stdin is still open.
+    stop.cancel();
+    let status = exits_within(&mut child, Duration::from_secs(10));
+    let _ = child.kill();
+    assert!(status.is_some(), "the mock outlived the back-channel");
+    drop(child.stdin.take());
+}
+
+#[test]
+fn a_stdio_mock_refuses_a_run_address_off_loopback() {
+    let mut cmd = Command::new(gauntlet_bin());
+    cmd.args(["mock", "--stdio"])
+        .arg(repo_root().join(TIMING))
+        .env("GAUNTLET_RUN", "10.1.2.3:9");
+    let o = run_with_timeout(&mut cmd, Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert!(o.stderr.contains("GAUNTLET_RUN"), "{}", o.stderr);
 }

@@ -1,0 +1,243 @@
+//! A stdio mock linked to its run over the back-channel (`GAUNTLET_RUN`,
+//! [`crate::fault::backchannel`]): it says hello and ready, runs the faults the run sends on the
+//! run's clock, reports the call ids it served every 100 ms, and reports its exit — when stdin
+//! closes, when the back-channel closes, or when a `crash` fault ends it.
+//!
+//! Over stdio there is one session and no port, so of the kinds only the in-band ones (latency,
+//! errors, slow start), list and data changes, and `crash` act; the run refuses the others.
+
+use super::Mock;
+use crate::clock;
+use crate::fault::backchannel::{FromMock, Link, Planned, ToMock};
+use crate::fault::runner::{Runner, Target};
+use crate::fault::{Live, Scheduled};
+use crate::mcp::jsonrpc::{Message, Notification};
+use crate::mcp::session::Session;
+use crate::scenario::spec::CrashSpec;
+use crate::scenario::{Server, Transport};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Exit status of a mock ended by a `crash` fault.
+pub const CRASH_STATUS: i32 = 70;
+
+/// The stdio mock as the fault runner sees it.
+pub struct StdioTarget {
+    mock: Mock,
+    session: Arc<Session>,
+    link: Link,
+    runtime: tokio::runtime::Handle,
+    /// tools/call answered so far.
+    answered: AtomicU64,
+    /// Exit once `answered` reaches this (`crash: { after_calls: N }`); `u64::MAX`: never.
+    crash_at: AtomicU64,
+    /// Call ids served and not reported yet.
+    pending: Mutex<Vec<u64>>,
+}
+
+impl StdioTarget {
+    pub fn new(mock: Mock, session: Arc<Session>, link: Link) -> Arc<StdioTarget> {
+        Arc::new(StdioTarget {
+            mock,
+            session,
+            link,
+            runtime: tokio::runtime::Handle::current(),
+            answered: AtomicU64::new(0),
+            crash_at: AtomicU64::new(u64::MAX),
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// Fires when the run closes the back-channel.
+    pub fn closed(&self) -> CancellationToken {
+        self.link.closed.clone()
+    }
+
+    /// Reports the call ids served since the last report.
+    pub fn flush(&self) {
+        let ids = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if !ids.is_empty() {
+            self.link.send(FromMock::Calls { ids });
+        }
+    }
+
+    /// A tools/call answered (with its call id, if it had one).
+    fn served(&self, id: Option<u64>) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(id);
+        self.answered(1);
+    }
+
+    /// Reports the exit, then ends the process.
+    fn die(&self) {
+        self.flush();
+        let link = self.link.clone();
+        self.runtime.spawn(async move {
+            link.exit("crash").await;
+            eprintln!("crash fault: exiting");
+            std::process::exit(CRASH_STATUS);
+        });
+    }
+
+    /// Counts answered calls; a crash after N calls happens here.
+    fn answered(&self, n: u64) {
+        let now = self.answered.fetch_add(n, Ordering::AcqRel) + n;
+        if now >= self.crash_at.load(Ordering::Acquire) {
+            self.crash_at.store(u64::MAX, Ordering::Release);
+            self.die();
+        }
+    }
+}
+
+impl Target for StdioTarget {
+    fn live(&self) -> &Live {
+        &self.mock.server.faults
+    }
+
+    /// One session, without an id: nothing to forget.
+    fn forget_sessions(&self) {}
+
+    /// The stdio session is not in the HTTP session table: its stdout gets the notification.
+    fn tools_changed(&self) {
+        let n = Notification::new("notifications/tools/list_changed", Value::Null);
+        self.session.push(Message::Notification(n));
+    }
+
+    fn crash(&self, spec: CrashSpec) {
+        match spec {
+            CrashSpec::Exit => self.die(),
+            CrashSpec::AfterCalls(n) => {
+                let at = self.answered.load(Ordering::Acquire).saturating_add(n);
+                self.crash_at.store(at, Ordering::Release);
+                self.answered(0);
+            }
+        }
+    }
+}
+
+/// Runs the faults the run sends, each batch on a runner of its own, until `stop` fires.
+pub async fn run_faults(
+    target: Arc<StdioTarget>,
+    mut faults: UnboundedReceiver<ToMock>,
+    stop: CancellationToken,
+) {
+    loop {
+        let msg = tokio::select! {
+            m = faults.recv() => m,
+            _ = stop.cancelled() => return,
+        };
+        let Some(ToMock::Faults { t0_ns, faults }) = msg else {
+            return;
+        };
+        let scheduled = schedule(&target.mock, &faults);
+        let t0 = instant_of(t0_ns);
+        let runner = Runner::new(target.clone(), scheduled, Arc::new(Mutex::new(Vec::new())));
+        tokio::spawn(runner.run(t0, stop.clone()));
+    }
+}
+
+/// The windows as the runner takes them; a window whose setting this mock cannot read is
+/// skipped (and said on stderr).
+fn schedule(mock: &Mock, faults: &[Planned]) -> Vec<Scheduled> {
+    let server = Server {
+        name: mock.name().to_owned(),
+        catalog: mock.server.catalog.clone(),
+        transport: Transport::Stdio,
+        port: None,
+        startup: None,
+        latency: None,
+        errors: None,
+    };
+    let mut out = Vec::new();
+    for p in faults {
+        let mut fault = json!({"at": "0s", "server": mock.name(), "tool": p.tool});
+        if let (Some(end), Some(f)) = (p.end_ns, fault.as_object_mut()) {
+            let len = Duration::from_nanos(end.saturating_sub(p.start_ns));
+            f.insert("for".into(), json!(crate::units::format_duration(len)));
+        }
+        if let (Value::Object(spec), Some(f)) = (&p.spec, fault.as_object_mut()) {
+            f.extend(spec.clone());
+        }
+        let text = fault.to_string();
+        match crate::scenario::check::fault(&text, std::slice::from_ref(&server), "run".as_ref()) {
+            Ok(f) => out.push(Scheduled {
+                window: p.window,
+                fault: p.fault,
+                tool: p.tool.clone(),
+                start: Duration::from_nanos(p.start_ns),
+                end: p.end_ns.map(Duration::from_nanos),
+                kind: f.kind,
+            }),
+            Err(e) => eprintln!("fault {} skipped: {e}", p.fault),
+        }
+    }
+    out
+}
+
+/// A CLOCK_MONOTONIC time as this process's `Instant`.
+fn instant_of(at_ns: u64) -> Instant {
+    let (now, now_ns) = (Instant::now(), clock::now_ns());
+    if at_ns >= now_ns {
+        now + Duration::from_nanos(at_ns - now_ns)
+    } else {
+        now.checked_sub(Duration::from_nanos(now_ns - at_ns))
+            .unwrap_or(now)
+    }
+}
+
+/// Reports the call ids the ledger saw answered, every 100 ms, and passes the ledger's lines on
+/// to `forward` (`--ledger`). Runs on a thread of its own until the ledger is gone (it holds
+/// the target weakly, so that the ledger can go).
+pub fn report_calls(
+    lines: std::sync::mpsc::Receiver<String>,
+    forward: Option<std::sync::mpsc::Sender<String>>,
+    target: std::sync::Weak<StdioTarget>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        method: String,
+        #[serde(default)]
+        call_id: Option<u64>,
+    }
+    std::thread::Builder::new()
+        .name("gauntlet-backchannel".into())
+        .spawn(move || {
+            let every = crate::fault::backchannel::BATCH_EVERY;
+            let mut due = std::time::Instant::now() + every;
+            loop {
+                let wait = due.saturating_duration_since(std::time::Instant::now());
+                match lines.recv_timeout(wait) {
+                    Ok(line) => {
+                        if let Ok(h) = serde_json::from_str::<Head>(&line)
+                            && h.method == "tools/call"
+                            && let Some(t) = target.upgrade()
+                        {
+                            t.served(h.call_id);
+                        }
+                        if let Some(f) = &forward {
+                            let _ = f.send(line);
+                        }
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if std::time::Instant::now() >= due {
+                    if let Some(t) = target.upgrade() {
+                        t.flush();
+                    }
+                    due = std::time::Instant::now() + every;
+                }
+            }
+        })
+}
