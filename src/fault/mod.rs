@@ -12,7 +12,7 @@
 //! | [`list_change`] | tools added and removed; `notifications/tools/list_changed` |
 //! | [`data_change`] | tool results carry a data version, which changes |
 //! | [`slow_start`] | the first initialize (first request, 2026-07-28) answered after a delay |
-//! | [`crash`] | a stdio server's process exits (checked; not executed yet) |
+//! | [`crash`] | a stdio server's process exits, at a time or after N calls |
 //! | [`backchannel`] | `GAUNTLET_RUN`: stdio mocks get their faults from the run and report spawn, ready, exit and the calls they served |
 //! | [`live`] | one server's faults at this moment: the request path asks it what to do to a request |
 //! | [`runner`] | walks one server's occurrences on the run's clock and records when each really started and ended |
