@@ -10,7 +10,7 @@
 //! | [`cli`] | clap definitions of the subcommands | `mock` |
 //! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
-//! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock | HTTP mocks |
+//! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock, the stdio back-channel | done (HTTP and stdio mocks) |
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
 //! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |
 //! | [`diag`] | `file:line:col` errors for files users write | done |
