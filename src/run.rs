@@ -8,7 +8,8 @@ use crate::driver::mocks::{self, Mocks};
 use crate::driver::procstat;
 use crate::error::{Error, Result};
 use crate::mcp::client::HttpClient;
-use crate::mcp::protocol::Version;
+use crate::mcp::protocol::Era;
+use crate::metrics::summary::ProtocolUsed;
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
@@ -54,7 +55,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map_err(|e| Error::Run(format!("cannot start the driver runtime: {e}")))?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let progress = !args.quiet && std::io::stdout().is_terminal();
-    let summary = rt.block_on(drive(
+    let (summary, protocols) = rt.block_on(drive(
         &s,
         plan.clone(),
         &mocks,
@@ -65,7 +66,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     mocks.stop();
     drop(rt);
     let partial = interrupted.load(Ordering::Acquire);
-    let summary = summary.finish(RunMeta {
+    let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
         seed: plan.seed,
         gauntlet_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -75,6 +76,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         partial,
         phase_lengths: phase_lengths(&plan.phases, plan.duration),
     });
+    summary.protocols = protocols;
     write_reports(&out, &summary)?;
     if partial {
         return Err(Error::Interrupted);
@@ -83,7 +85,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 /// Sections a later part of gauntlet executes are refused clearly, never ignored.
-fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
+fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
     let not_yet = |what: &str| Err(Error::Input(format!("{what} is not supported yet")));
     match &s.gateway {
         Gateway::None => {}
@@ -113,11 +115,7 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<Version> {
     if let Some(srv) = s.servers.iter().find(|x| x.startup.is_some()) {
         return not_yet(&format!("`startup` (server `{}`)", srv.name));
     }
-    match s.protocol {
-        ProtocolChoice::Fixed(v) if v.era() != crate::mcp::protocol::Era::Stateless => Ok(v),
-        ProtocolChoice::Fixed(v) => not_yet(&format!("protocol {v}")),
-        ProtocolChoice::Auto => not_yet("`protocol: auto`"),
-    }
+    Ok(s.protocol)
 }
 
 fn out_dir(args: &RunArgs, s: &Scenario) -> PathBuf {
@@ -156,12 +154,13 @@ async fn drive(
     s: &Scenario,
     plan: Arc<Plan>,
     mocks: &Mocks,
-    version: Version,
+    version: ProtocolChoice,
     interrupted: Arc<AtomicBool>,
     progress: bool,
-) -> Result<Recorder> {
+) -> Result<(Recorder, Vec<ProtocolUsed>)> {
     let client = HttpClient::with_max_idle(s.load.sessions.max(1) as usize * 4);
     let (targets, routes, inits) = connect(s, &plan, mocks, &client, version).await?;
+    let protocols = targets.iter().filter_map(protocol_used).collect();
     let (tx, rx) = mpsc::unbounded_channel();
     let t0 = Instant::now() + Duration::from_millis(50);
     for i in &inits {
@@ -205,7 +204,23 @@ async fn drive(
         .await
         .map_err(|e| Error::Run(format!("the recorder failed: {e}")))?;
     close(engine).await;
-    Ok(recorder)
+    Ok((recorder, protocols))
+}
+
+fn protocol_used(t: &Target) -> Option<ProtocolUsed> {
+    let r = t.reached?;
+    let era = match r.version.era() {
+        Era::LegacySse => "legacy-sse",
+        Era::Session => "session",
+        Era::Stateless => "stateless",
+    };
+    Some(ProtocolUsed {
+        target: t.server.clone(),
+        revision: r.version.to_string(),
+        era: era.to_string(),
+        transport: r.transport.as_str().to_string(),
+        probed: t.probed,
+    })
 }
 
 type Routes = Vec<(usize, String)>;
@@ -216,7 +231,7 @@ async fn connect(
     plan: &Plan,
     mocks: &Mocks,
     client: &HttpClient,
-    version: Version,
+    version: ProtocolChoice,
 ) -> Result<(Vec<Target>, Routes, Vec<InitRecord>)> {
     let mut inits = Vec::new();
     let mut targets = Vec::new();

@@ -29,6 +29,10 @@ pub enum Record {
 pub struct Target {
     pub server: String,
     pub sessions: Vec<Arc<Conn>>,
+    /// The revision and transport its sessions speak.
+    pub reached: Option<super::conn::Reached>,
+    /// Whether they were found by `protocol: auto`.
+    pub probed: bool,
 }
 
 pub struct Engine {

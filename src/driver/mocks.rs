@@ -18,6 +18,8 @@ pub const THREAD_NAME: &str = "gauntlet-mock";
 #[derive(Debug, Clone)]
 pub enum Endpoint {
     Http(String),
+    /// The 2024-11-05 HTTP+SSE transport: the URL of the SSE stream (`transport: sse`).
+    Sse(String),
     /// argv of a `gauntlet mock --stdio` process (one per session).
     Stdio(Vec<String>),
 }
@@ -59,7 +61,7 @@ impl Mocks {
         let mut endpoints = Vec::new();
         for server in &s.servers {
             match server.transport {
-                Transport::Http => {
+                Transport::Http | Transport::Sse => {
                     let mock = Mock::new(effective_catalog(server), seed);
                     let addr = SocketAddr::from(([127, 0, 0, 1], server.port.unwrap_or(0)));
                     let listener = runtime.block_on(TcpListener::bind(addr)).map_err(|e| {
@@ -73,10 +75,11 @@ impl Mocks {
                         .map_err(|e| Error::Run(format!("cannot read a bound address: {e}")))?;
                     let (m, token) = (mock.clone(), shutdown.clone());
                     runtime.spawn(async move { serve_http(&m, listener, token).await });
-                    endpoints.push((
-                        server.name.clone(),
-                        Endpoint::Http(format!("http://{local}/mcp")),
-                    ));
+                    let endpoint = match server.transport {
+                        Transport::Sse => Endpoint::Sse(format!("http://{local}/sse")),
+                        _ => Endpoint::Http(format!("http://{local}/mcp")),
+                    };
+                    endpoints.push((server.name.clone(), endpoint));
                     mocks.push(mock);
                 }
                 Transport::Stdio => {
@@ -84,12 +87,6 @@ impl Mocks {
                         server.name.clone(),
                         Endpoint::Stdio(stdio_argv(server, seed)?),
                     ));
-                }
-                Transport::Sse => {
-                    return Err(Error::Input(format!(
-                        "server `{}`: the legacy SSE transport (transport: sse) is not supported yet",
-                        server.name
-                    )));
                 }
             }
         }

@@ -32,6 +32,6 @@ pub mod protocol;
 pub mod service;
 pub mod session;
 pub mod sse;
-mod stateless;
 pub mod sse_parse;
+mod stateless;
 pub mod stdio;

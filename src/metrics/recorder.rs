@@ -287,6 +287,7 @@ impl Recorder {
             events,
             timeseries,
             process,
+            protocols: Vec::new(),
         }
     }
 

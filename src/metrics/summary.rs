@@ -52,6 +52,23 @@ pub struct Summary {
     /// One entry per second (of intended start) × server that had calls.
     pub timeseries: Vec<SecondStats>,
     pub process: Vec<ProcessSecond>,
+    /// The revision and transport spoken with each target.
+    #[serde(default)]
+    pub protocols: Vec<ProtocolUsed>,
+}
+
+/// What the driver spoke with one target (a mock server, or `gateway`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolUsed {
+    pub target: String,
+    /// The revision in use: the one the server chose at initialize, or 2026-07-28.
+    pub revision: String,
+    /// `legacy-sse`, `session` or `stateless`.
+    pub era: String,
+    /// `streamable-http`, `http+sse` or `stdio`.
+    pub transport: String,
+    /// Found by `protocol: auto` rather than named by the scenario.
+    pub probed: bool,
 }
 
 /// The two figures behind `generator_saturated`.

@@ -13,3 +13,4 @@ mod rmcp_client;
 mod scenarios;
 mod wire;
 mod wire_modern;
+mod eras;
