@@ -24,12 +24,15 @@ pub struct MockServer {
     pub seed: u64,
     /// The server's name hashed once: decisions differ between servers with one seed.
     name_hash: u64,
+    /// `serverInfo`, built once.
+    info: Value,
 }
 
 impl MockServer {
     pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
         MockServer {
             name_hash: str_hash(&catalog.name),
+            info: lists::server_info(&catalog),
             catalog,
             ledger,
             seed,
@@ -124,7 +127,7 @@ impl Service for MockServer {
     }
 
     fn server_info(&self) -> Option<Value> {
-        Some(lists::server_info(&self.catalog))
+        Some(self.info.clone())
     }
 }
 
