@@ -14,3 +14,4 @@ mod scenarios;
 mod wire;
 mod wire_modern;
 mod eras;
+mod interop_modern;
