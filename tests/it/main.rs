@@ -7,6 +7,7 @@ mod driver;
 mod fuzz;
 mod inproc;
 mod interop_python;
+mod interop_servers;
 mod interop_ts;
 mod results;
 mod rmcp_client;
