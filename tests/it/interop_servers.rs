@@ -152,6 +152,14 @@ fn drive(server: &PeerServer, url: &str, protocol: &str, revisions: &[&str]) -> 
         got.iter().all(|r| revisions.contains(&r.as_str())),
         "the server's sessions ran on {got:?}, expected one of {revisions:?}"
     );
+    // The driver's side: what results.json says it spoke, agreeing with the server.
+    let spoke = &results["protocols"][0];
+    assert_eq!(spoke["target"], "gateway", "{spoke}");
+    assert_eq!(spoke["probed"], protocol == "auto", "{spoke}");
+    assert!(
+        got.iter().all(|r| spoke["revision"] == r.as_str()),
+        "results.json says {spoke}, the server {got:?}"
+    );
     eprintln!(
         "{} with protocol: {protocol}: {ok} of {count} calls ok, sessions on {got:?}",
         server.what()
