@@ -9,7 +9,7 @@ use crate::driver::procstat;
 use crate::error::{Error, Result};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
-use crate::metrics::summary::ProtocolUsed;
+use crate::metrics::summary::{ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
@@ -77,6 +77,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         phase_lengths: phase_lengths(&plan.phases, plan.duration),
     });
     summary.protocols = protocols;
+    summary.served = served(&mocks);
     write_reports(&out, &summary)?;
     if partial {
         return Err(Error::Interrupted);
@@ -207,17 +208,37 @@ async fn drive(
     Ok((recorder, protocols))
 }
 
-fn protocol_used(t: &Target) -> Option<ProtocolUsed> {
-    let r = t.reached?;
-    let era = match r.version.era() {
+fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
+    match v.era() {
         Era::LegacySse => "legacy-sse",
         Era::Session => "session",
         Era::Stateless => "stateless",
-    };
+    }
+}
+
+/// What the in-process mocks' clients spoke (stdio mocks are separate processes: not here).
+fn served(mocks: &Mocks) -> Vec<ProtocolServed> {
+    let mut out = Vec::new();
+    for m in &mocks.mocks {
+        for (v, t, requests) in m.server.eras.seen() {
+            out.push(ProtocolServed {
+                server: m.name().to_string(),
+                revision: v.to_string(),
+                era: era_name(v).to_string(),
+                transport: t.as_str().to_string(),
+                requests,
+            });
+        }
+    }
+    out
+}
+
+fn protocol_used(t: &Target) -> Option<ProtocolUsed> {
+    let r = t.reached?;
     Some(ProtocolUsed {
         target: t.server.clone(),
         revision: r.version.to_string(),
-        era: era.to_string(),
+        era: era_name(r.version).to_string(),
         transport: r.transport.as_str().to_string(),
         probed: t.probed,
     })

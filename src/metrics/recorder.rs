@@ -288,6 +288,7 @@ impl Recorder {
             timeseries,
             process,
             protocols: Vec::new(),
+            served: Vec::new(),
         }
     }
 

@@ -55,6 +55,20 @@ pub struct Summary {
     /// The revision and transport spoken with each target.
     #[serde(default)]
     pub protocols: Vec<ProtocolUsed>,
+    /// What each in-process mock server's clients spoke (the driver, or the gateway), with
+    /// the requests of each revision and transport.
+    #[serde(default)]
+    pub served: Vec<ProtocolServed>,
+}
+
+/// Requests one mock server answered in one revision over one transport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolServed {
+    pub server: String,
+    pub revision: String,
+    pub era: String,
+    pub transport: String,
+    pub requests: u64,
 }
 
 /// What the driver spoke with one target (a mock server, or `gateway`).

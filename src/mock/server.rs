@@ -26,6 +26,8 @@ pub struct MockServer {
     name_hash: u64,
     /// `serverInfo`, built once.
     info: Value,
+    /// What the clients spoke.
+    pub eras: super::eras::Eras,
 }
 
 impl MockServer {
@@ -33,6 +35,7 @@ impl MockServer {
         MockServer {
             name_hash: str_hash(&catalog.name),
             info: lists::server_info(&catalog),
+            eras: super::eras::Eras::default(),
             catalog,
             ledger,
             seed,
@@ -88,6 +91,7 @@ impl MockServer {
 
 impl Service for MockServer {
     fn request(&self, req: Request, ctx: CallContext) -> Handled {
+        self.eras.count(ctx.session.version(), ctx.transport);
         let ticket = self.ledger.arrive(self.arrival(&req, &ctx));
         let params = req.params.as_ref();
         let c = &self.catalog;

@@ -112,6 +112,14 @@ fn every_era_against_the_mocks() {
             (revision.into(), era.into(), transport.into(), probed),
             "protocol {protocol}"
         );
+        // The server's side: what its clients spoke (the probe's own requests included).
+        let served = r["served"].as_array().expect("served");
+        let measured = served
+            .iter()
+            .find(|s| s["server"] == "timing" && s["revision"] == revision)
+            .unwrap_or_else(|| panic!("protocol {protocol}: {served:?}"));
+        assert_eq!(measured["transport"], transport, "{measured}");
+        assert!(measured["requests"].as_u64() >= Some(40), "{measured}");
     }
 }
 
