@@ -30,6 +30,7 @@ pub mod diag;
 pub mod dist;
 pub mod driver;
 pub mod error;
+pub mod gateway;
 pub mod mcp;
 pub mod metrics;
 pub mod mock;

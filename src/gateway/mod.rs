@@ -1,0 +1,12 @@
+//! Gateways under test: everything generic about a gateway gauntlet launches or is pointed at.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`config`] | the rendered config (`mcp-servers-json` or a template), `servers.json`, placeholders |
+//! | [`names`] | tool-name discovery: each scenario `server.tool` to the gateway's name |
+//!
+//! No gateway has code of its own here: what differs between gateways is in the scenario's
+//! `gateway:` section (argv, config format, URL, `tool_names`).
+
+pub mod config;
+pub mod names;
