@@ -4,9 +4,11 @@
 //! |---|---|
 //! | [`config`] | the rendered config (`mcp-servers-json` or a template), `servers.json`, placeholders |
 //! | [`names`] | tool-name discovery: each scenario `server.tool` to the gateway's name |
+//! | [`process`] | launching without a shell, watching (RSS, CPU, processes), teardown that cannot leak |
 //!
 //! No gateway has code of its own here: what differs between gateways is in the scenario's
 //! `gateway:` section (argv, config format, URL, `tool_names`).
 
 pub mod config;
 pub mod names;
+pub mod process;
