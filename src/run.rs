@@ -7,6 +7,7 @@ use crate::driver::engine::{Engine, Record, Target};
 use crate::driver::mocks::{self, Mocks};
 use crate::driver::procstat;
 use crate::error::{Error, Result};
+use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
 use crate::metrics::summary::{ProtocolServed, ProtocolUsed};
@@ -16,7 +17,7 @@ use crate::plan::schedule::Schedule;
 use crate::scenario::{
     self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
 };
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let out = out_dir(args, &s);
     let started_at = SystemTime::now();
     let mut mocks = Mocks::start(&s, plan.seed)?;
+    let mut gateway = lifecycle::bring_up(&s, &mocks, &out)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(DRIVER_THREADS)
@@ -55,16 +57,23 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map_err(|e| Error::Run(format!("cannot start the driver runtime: {e}")))?;
     let interrupted = Arc::new(AtomicBool::new(false));
     let progress = !args.quiet && std::io::stdout().is_terminal();
-    let (summary, protocols) = rt.block_on(drive(
+    let driven = rt.block_on(drive(
         &s,
         plan.clone(),
         &mocks,
+        gateway.as_mut(),
         version,
         interrupted.clone(),
         progress,
-    ))?;
+    ));
+    let teardown = gateway.as_mut().map(lifecycle::Up::tear_down);
     mocks.stop();
     drop(rt);
+    let (mut summary, protocols) = driven?;
+    let gateway_died = teardown.as_ref().and_then(|t| t.exited_during_run);
+    if let Some(t) = &teardown {
+        note_teardown(&mut summary, t);
+    }
     let partial = interrupted.load(Ordering::Acquire);
     let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
@@ -82,16 +91,45 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if partial {
         return Err(Error::Interrupted);
     }
+    if let Some(status) = gateway_died {
+        return Err(Error::Run(format!(
+            "the gateway exited during the run ({status}); see {}",
+            out.join("gateway.log").display()
+        )));
+    }
     Ok(())
+}
+
+/// What tearing the gateway down found, as notes in the results.
+fn note_teardown(recorder: &mut Recorder, t: &lifecycle::Teardown) {
+    let mut note = |text: String| {
+        recorder.add_event(&crate::sample::Event {
+            at_ns: 0,
+            kind: crate::sample::EventKind::Note { text },
+        })
+    };
+    if let Some(status) = t.exited_during_run {
+        note(format!("the gateway exited during the run: {status}"));
+    }
+    if t.killed > 0 {
+        note(format!(
+            "{} process(es) of the gateway were still running after SIGTERM and were killed",
+            t.killed
+        ));
+    }
+    if t.swept > 0 {
+        note(format!(
+            "{} process(es) the gateway left behind were killed at the end",
+            t.swept
+        ));
+    }
 }
 
 /// Sections a later part of gauntlet executes are refused clearly, never ignored.
 fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
     let not_yet = |what: &str| Err(Error::Input(format!("{what} is not supported yet")));
     match &s.gateway {
-        Gateway::None => {}
-        Gateway::Url(e) if e.server_url.is_none() && e.tool_names.is_none() => {}
-        Gateway::Url(_) => return not_yet("`server_url` and `tool_names` for a running gateway"),
+        Gateway::None | Gateway::Url(_) | Gateway::Launch(_) => {}
         Gateway::Builtin(_) => {
             return not_yet(
                 "the built-in reference gateway (`gateway: builtin`, the default when `gateway:` \
@@ -99,7 +137,6 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
                  `gateway: { url: … }`; running the reference gateway",
             );
         }
-        Gateway::Launch(_) => return not_yet("launching a gateway (`gateway: { command: … }`)"),
     }
     if s.baseline.is_some() {
         return not_yet("`baseline`");
@@ -155,12 +192,15 @@ async fn drive(
     s: &Scenario,
     plan: Arc<Plan>,
     mocks: &Mocks,
+    mut gateway: Option<&mut lifecycle::Up>,
     version: ProtocolChoice,
     interrupted: Arc<AtomicBool>,
     progress: bool,
 ) -> Result<(Recorder, Vec<ProtocolUsed>)> {
     let client = HttpClient::with_max_idle(s.load.sessions.max(1) as usize * 4);
-    let (targets, routes, inits) = connect(s, &plan, mocks, &client, version).await?;
+    let (targets, routes, inits) =
+        connect(s, &plan, mocks, gateway.as_deref_mut(), &client, version).await?;
+    let gateway_pid = gateway.as_ref().and_then(|g| g.pid());
     let protocols = targets.iter().filter_map(protocol_used).collect();
     let (tx, rx) = mpsc::unbounded_channel();
     let t0 = Instant::now() + Duration::from_millis(50);
@@ -182,10 +222,13 @@ async fn drive(
     let rec = tokio::spawn(record(
         rx,
         recorder,
-        t0,
-        done.clone(),
-        progress,
-        plan.clone(),
+        Watch {
+            t0,
+            done: done.clone(),
+            progress,
+            plan: plan.clone(),
+            gateway_pid,
+        },
     ));
     let engine = Engine::new(
         plan.clone(),
@@ -251,92 +294,47 @@ async fn connect(
     s: &Scenario,
     plan: &Plan,
     mocks: &Mocks,
+    gateway: Option<&mut lifecycle::Up>,
     client: &HttpClient,
     version: ProtocolChoice,
 ) -> Result<(Vec<Target>, Routes, Vec<InitRecord>)> {
     let mut inits = Vec::new();
+    if let Some(up) = gateway {
+        let (at, process) = up.parts();
+        let c = targets::connect(s, &plan.keys, client, version, &at, process, &mut inits).await?;
+        println!(
+            "tool names at the gateway:\n{}",
+            targets::describe(&c.mapped)
+        );
+        return Ok((c.targets, c.routes, inits));
+    }
     let mut targets = Vec::new();
-    let mut routes = Vec::new();
-    match &s.gateway {
-        Gateway::Url(e) => {
-            let headers = headers(&e.headers)?;
-            let ep = mocks::Endpoint::Http(e.url.clone());
-            let t = open_sessions(
-                client,
-                "gateway",
-                &ep,
-                s.load.sessions,
-                version,
-                &headers,
-                &mut inits,
-            )
-            .await
-            .map_err(Error::Run)?;
-            targets.push(t);
-            routes = plan
-                .keys
+    for (name, ep) in &mocks.endpoints {
+        let t = open_sessions(
+            client,
+            name,
+            ep,
+            s.load.sessions,
+            version,
+            &HeaderMap::new(),
+            &mut inits,
+        )
+        .await
+        .map_err(Error::Run)?;
+        targets.push(t);
+    }
+    let routes = plan
+        .keys
+        .iter()
+        .map(|(server, tool)| {
+            let i = targets
                 .iter()
-                .map(|(_, tool)| (0, tool.clone()))
-                .collect();
-        }
-        _ => {
-            for (name, ep) in &mocks.endpoints {
-                let t = open_sessions(
-                    client,
-                    name,
-                    ep,
-                    s.load.sessions,
-                    version,
-                    &HeaderMap::new(),
-                    &mut inits,
-                )
-                .await
-                .map_err(Error::Run)?;
-                targets.push(t);
-            }
-            for (server, tool) in &plan.keys {
-                let i = targets
-                    .iter()
-                    .position(|t| &t.server == server)
-                    .unwrap_or(0);
-                routes.push((i, tool.clone()));
-            }
-        }
-    }
+                .position(|t| &t.server == server)
+                .unwrap_or(0);
+            (i, tool.clone())
+        })
+        .collect();
     Ok((targets, routes, inits))
-}
-
-fn headers(h: &std::collections::BTreeMap<String, String>) -> Result<HeaderMap> {
-    let mut out = HeaderMap::new();
-    for (k, v) in h {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| Error::Input(format!("`{k}` is not an HTTP header name")))?;
-        let value = HeaderValue::from_str(&expand_env(v))
-            .map_err(|_| Error::Input(format!("the value of header `{k}` is not valid")))?;
-        out.insert(name, value);
-    }
-    Ok(out)
-}
-
-/// `${VAR}` from gauntlet's environment (empty when unset).
-fn expand_env(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        match rest[i + 2..].find('}') {
-            Some(j) => {
-                out.push_str(&std::env::var(&rest[i + 2..i + 2 + j]).unwrap_or_default());
-                rest = &rest[i + 3 + j..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 async fn close(engine: Arc<Engine>) {
@@ -352,18 +350,27 @@ async fn close(engine: Arc<Engine>) {
     }
 }
 
-/// The recorder task: samples in, process figures every second, a progress line on a terminal.
-async fn record(
-    mut rx: mpsc::UnboundedReceiver<Record>,
-    mut recorder: Recorder,
+/// What the recorder task watches besides the samples.
+struct Watch {
     t0: Instant,
     done: CancellationToken,
     progress: bool,
     plan: Arc<Plan>,
+    /// A launched gateway: its tree's RSS, CPU and processes every second, and its exit.
+    gateway_pid: Option<u32>,
+}
+
+/// The recorder task: samples in, process figures every second, a progress line on a terminal.
+async fn record(
+    mut rx: mpsc::UnboundedReceiver<Record>,
+    mut recorder: Recorder,
+    w: Watch,
 ) -> Recorder {
+    let t0 = w.t0;
     let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
     let prefixes = [DRIVER_THREADS, mocks::THREAD_NAME];
     let mut cpu = procstat::cpu_by_thread_prefix(&prefixes);
+    let mut gw = GatewayWatch::new(w.gateway_pid);
     let mut last = std::time::Instant::now();
     let mut live = Live::default();
     loop {
@@ -378,12 +385,13 @@ async fn record(
                 let pct = |i: usize| 100.0 * (now[i].saturating_sub(cpu[i])).as_secs_f64() / wall;
                 let second = (t0.elapsed().as_secs() as i64) - 1;
                 recorder.record_process(second, pct(0), pct(1), procstat::rss_bytes());
+                gw.tick(&mut recorder, second, wall, t0);
                 (cpu, last) = (now, std::time::Instant::now());
-                if progress {
-                    live.print(t0.elapsed(), &plan);
+                if w.progress {
+                    live.print(t0.elapsed(), &w.plan);
                 }
             }
-            _ = done.cancelled() => {
+            _ = w.done.cancelled() => {
                 while let Ok(r) = rx.try_recv() {
                     add(&mut recorder, &mut live, r);
                 }
@@ -391,10 +399,46 @@ async fn record(
             }
         }
     }
-    if progress {
+    if w.progress {
         eprintln!();
     }
     recorder
+}
+
+/// A launched gateway, seen from /proc once a second.
+struct GatewayWatch {
+    pid: Option<u32>,
+    cpu_ticks: u64,
+    exited: bool,
+}
+
+impl GatewayWatch {
+    fn new(pid: Option<u32>) -> GatewayWatch {
+        let cpu_ticks = pid.map_or(0, |p| crate::gateway::process::usage(p).cpu_ticks);
+        GatewayWatch {
+            pid,
+            cpu_ticks,
+            exited: false,
+        }
+    }
+
+    fn tick(&mut self, recorder: &mut Recorder, second: i64, wall_s: f64, t0: Instant) {
+        let Some(pid) = self.pid else { return };
+        let u = crate::gateway::process::usage(pid);
+        let ticks = u.cpu_ticks.saturating_sub(self.cpu_ticks);
+        self.cpu_ticks = u.cpu_ticks.max(self.cpu_ticks);
+        let pct = 100.0 * ticks as f64 / procstat::clock_ticks_per_s() / wall_s;
+        recorder.record_gateway(second, pct, u.rss_bytes, u.processes, u.backends);
+        if !self.exited && !crate::gateway::process::alive(pid) {
+            self.exited = true;
+            recorder.add_event(&crate::sample::Event {
+                at_ns: t0.elapsed().as_nanos() as i64,
+                kind: crate::sample::EventKind::Note {
+                    text: "the gateway process exited".into(),
+                },
+            });
+        }
+    }
 }
 
 fn add(recorder: &mut Recorder, live: &mut Live, r: Record) {

@@ -3,7 +3,7 @@
 
 use super::engine::{Record, Target};
 use super::mocks::Endpoint;
-use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session};
+use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session, list_tools};
 use crate::mcp::client_legacy::LegacySession;
 use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::protocol::Version;
@@ -98,6 +98,15 @@ impl Transport {
 }
 
 impl Conn {
+    /// Every tool the server lists (all pages).
+    pub async fn list_tools(&self) -> Result<Vec<Value>, CallFailure> {
+        match self {
+            Conn::Http(s) => list_tools(s).await,
+            Conn::Legacy(s) => list_tools(s).await,
+            Conn::Stdio(s) => list_tools(s).await,
+        }
+    }
+
     pub fn reached(&self) -> Reached {
         let (version, transport) = match self {
             Conn::Http(s) => (s.version(), Transport::StreamableHttp),
@@ -129,17 +138,44 @@ async fn open_one(
     want: Want,
     headers: &HeaderMap,
 ) -> Result<Conn, CallFailure> {
+    open_within(client, endpoint, want, headers, INIT_TIMEOUT).await
+}
+
+/// One session to `url` as `choice` says, each step within `timeout` (waiting for a gateway:
+/// short attempts, repeated).
+pub async fn open_probe(
+    client: &HttpClient,
+    url: &str,
+    choice: ProtocolChoice,
+    headers: &HeaderMap,
+    timeout: Duration,
+) -> Result<Conn, CallFailure> {
+    let want = match choice {
+        ProtocolChoice::Auto => Want::Auto,
+        ProtocolChoice::Fixed(v) => Want::Fixed(v),
+    };
+    let endpoint = Endpoint::Http(url.to_string());
+    open_within(client, &endpoint, want, headers, timeout).await
+}
+
+async fn open_within(
+    client: &HttpClient,
+    endpoint: &Endpoint,
+    want: Want,
+    headers: &HeaderMap,
+    timeout: Duration,
+) -> Result<Conn, CallFailure> {
     let version = match want {
         Want::Fixed(v) | Want::Found(v) => v,
         Want::Auto if !matches!(endpoint, Endpoint::Sse(_)) => {
-            return open_auto(client, endpoint, headers).await;
+            return open_auto(client, endpoint, headers, timeout).await;
         }
         Want::Auto => Version::V2024_11_05,
     };
     match endpoint {
         // A server that speaks only 2024-11-05 (`transport: sse`), whatever the scenario's
         // protocol.
-        Endpoint::Sse(url) => LegacySession::connect(client, url, INIT_TIMEOUT)
+        Endpoint::Sse(url) => LegacySession::connect(client, url, timeout)
             .await
             .map(Conn::Legacy),
         // The 2024-11-05 transport: the mocks serve it at /sse beside /mcp; a gateway's URL is
@@ -149,16 +185,14 @@ async fn open_one(
                 Some(base) if want == Want::Fixed(version) => format!("{base}/sse"),
                 _ => url.clone(),
             };
-            LegacySession::connect(client, &sse, INIT_TIMEOUT)
+            LegacySession::connect(client, &sse, timeout)
                 .await
                 .map(Conn::Legacy)
         }
-        Endpoint::Http(url) => {
-            Session::connect(client, url, version, headers.clone(), INIT_TIMEOUT)
-                .await
-                .map(Conn::Http)
-        }
-        Endpoint::Stdio(argv) => StdioSession::spawn(&stdio_command(argv), version, INIT_TIMEOUT)
+        Endpoint::Http(url) => Session::connect(client, url, version, headers.clone(), timeout)
+            .await
+            .map(Conn::Http),
+        Endpoint::Stdio(argv) => StdioSession::spawn(&stdio_command(argv), version, timeout)
             .await
             .map(Conn::Stdio),
     }
@@ -180,16 +214,17 @@ async fn open_auto(
     client: &HttpClient,
     endpoint: &Endpoint,
     headers: &HeaderMap,
+    timeout: Duration,
 ) -> Result<Conn, CallFailure> {
     let url = match endpoint {
         Endpoint::Http(url) | Endpoint::Sse(url) => url,
         Endpoint::Stdio(argv) => {
-            return StdioSession::spawn_auto(&stdio_command(argv), STDIO_PROBE, INIT_TIMEOUT)
+            return StdioSession::spawn_auto(&stdio_command(argv), STDIO_PROBE, timeout)
                 .await
                 .map(Conn::Stdio);
         }
     };
-    let connect = |v| Session::connect(client, url, v, headers.clone(), INIT_TIMEOUT);
+    let connect = |v| Session::connect(client, url, v, headers.clone(), timeout);
     let modern = match connect(Version::V2026_07_28).await {
         Ok(s) => return Ok(Conn::Http(s)),
         Err(e) => e,
@@ -206,7 +241,7 @@ async fn open_auto(
     if !matches!(session.outcome, Outcome::HttpError(400 | 404 | 405)) {
         return Err(session);
     }
-    LegacySession::connect(client, url, INIT_TIMEOUT)
+    LegacySession::connect(client, url, timeout)
         .await
         .map(Conn::Legacy)
         .map_err(|legacy| {

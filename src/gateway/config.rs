@@ -76,8 +76,11 @@ pub fn fill(text: &str, vars: &Vars) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
+        // `${VAR}` is the environment's, expanded later.
+        let env = rest[..open].ends_with('$');
         let value = after
             .find('}')
+            .filter(|_| !env)
             .and_then(|close| Some((close, vars.value(&after[..close])?)));
         match value {
             Some((close, v)) => {
@@ -103,7 +106,8 @@ pub fn unknown_placeholders(text: &str, vars: &Vars) -> Vec<String> {
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else { break };
         let key = &after[..close];
-        let looks = !key.is_empty()
+        let looks = !rest[..open].ends_with('$')
+            && !key.is_empty()
             && key
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'));
@@ -147,6 +151,27 @@ pub fn servers_json(backends: &[(String, Backend)]) -> Value {
         })
         .collect();
     json!({ "servers": list })
+}
+
+/// `${VAR}` from gauntlet's environment (empty when unset).
+pub fn expand_env(v: &str) -> String {
+    let mut out = String::new();
+    let mut rest = v;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        match rest[i + 2..].find('}') {
+            Some(j) => {
+                out.push_str(&std::env::var(&rest[i + 2..i + 2 + j]).unwrap_or_default());
+                rest = &rest[i + 3 + j..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -194,8 +219,9 @@ mod tests {
     #[test]
     fn unknown_placeholders_are_reported() {
         let v = vars();
+        assert_eq!(fill("${HOME}/{port}", &v), "${HOME}/4100");
         assert_eq!(
-            unknown_placeholders("{prot} {port} {url:nope} {\"json\": 1}", &v),
+            unknown_placeholders("{prot} {port} {url:nope} {\"json\": 1} ${HOME}", &v),
             ["{prot}", "{url:nope}"]
         );
     }

@@ -115,12 +115,21 @@ impl Gateway {
         }
         // Members seen before the SIGTERM, and whatever the group and tree hold now.
         let mut left: BTreeSet<u32> = members.iter().map(|p| p.pid).collect();
-        left.extend(tree(&all_processes(), self.pid).iter().map(|p| p.pid));
-        let killed: Vec<u32> = left.into_iter().filter(|&pid| kill(pid)).collect();
+        let now = all_processes();
+        left.extend(tree(&now, self.pid).iter().map(|p| p.pid));
+        let alive: BTreeSet<u32> = now
+            .iter()
+            .filter(|p| p.state != 'Z')
+            .map(|p| p.pid)
+            .collect();
+        let killed = left
+            .iter()
+            .filter(|pid| alive.contains(pid) && kill(**pid))
+            .count();
         signal_group(self.pid, libc::SIGKILL);
         let _ = self.child.wait();
-        reap(&killed);
-        killed.len()
+        reap(&left.into_iter().collect::<Vec<_>>());
+        killed
     }
 }
 
@@ -255,13 +264,39 @@ pub fn tree(procs: &[Stat], root: u32) -> Vec<Stat> {
         .collect()
 }
 
-/// RSS (bytes) and CPU (ticks) of a process tree, and how many processes it has.
-pub fn usage(root: u32) -> (u64, u64, usize) {
+/// What a process tree uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub rss_bytes: u64,
+    /// User + system CPU time of the living members, clock ticks.
+    pub cpu_ticks: u64,
+    pub processes: usize,
+    /// Members that run this very program (`gauntlet mock --stdio` backends a gateway spawned).
+    pub backends: usize,
+}
+
+/// What the tree of `root` uses now.
+pub fn usage(root: u32) -> Usage {
     let page = page_size();
     let t = tree(&all_processes(), root);
-    let rss = t.iter().map(|p| p.rss_pages * page).sum();
-    let cpu = t.iter().map(|p| p.cpu_ticks).sum();
-    (rss, cpu, t.len())
+    let me = std::env::current_exe().ok();
+    let ours = |pid: u32| {
+        me.is_some() && std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_ref() == me.as_ref()
+    };
+    Usage {
+        rss_bytes: t.iter().map(|p| p.rss_pages * page).sum(),
+        cpu_ticks: t.iter().map(|p| p.cpu_ticks).sum(),
+        processes: t.len(),
+        backends: t.iter().filter(|p| ours(p.pid)).count(),
+    }
+}
+
+/// Whether `pid` runs (exists and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|t| parse_stat(&t))
+        .is_some_and(|s| s.state != 'Z')
 }
 
 fn page_size() -> u64 {
@@ -339,8 +374,9 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(g.log_tail(5).contains("started"));
-        let (rss, _, n) = usage(g.pid());
-        assert!(rss > 0 && n >= 2, "rss {rss}, {n} processes");
+        let u = usage(g.pid());
+        assert!(u.rss_bytes > 0 && u.processes >= 2, "{u:?}");
+        assert!(alive(g.pid()));
         let pid = g.pid();
         g.stop(Duration::from_millis(200));
         let left = tree(&all_processes(), pid);

@@ -15,8 +15,8 @@
 use super::hist::{self, Latency, ns_to_us};
 use super::series::{Series, SeriesState};
 use super::summary::{
-    CallStats, EventEntry, EventEntryKind, LatencyHistogram, ProcessSecond, SCHEMA_VERSION,
-    Saturation, SecondStats, Summary, rfc3339_utc,
+    CallStats, EventEntry, EventEntryKind, GatewaySecond, LatencyHistogram, ProcessSecond,
+    SCHEMA_VERSION, Saturation, SecondStats, Summary, rfc3339_utc,
 };
 use super::{CLASS_COUNT, OK, OUTCOME_CLASSES, class_index, has_detail};
 use crate::plan::phase::{Phase, Phases};
@@ -248,7 +248,32 @@ impl Recorder {
             driver_cpu_pct: finite(driver_cpu_pct),
             mocks_cpu_pct: finite(mocks_cpu_pct),
             rss_mb: round3(rss_bytes as f64 / (1024.0 * 1024.0)),
+            gateway: None,
         });
+    }
+
+    /// A launched gateway's figures for `second` (after [`Recorder::record_process`] for it).
+    pub fn record_gateway(
+        &mut self,
+        second: i64,
+        cpu_pct: f64,
+        rss_bytes: u64,
+        processes: usize,
+        backends: usize,
+    ) {
+        let g = GatewaySecond {
+            cpu_pct: if cpu_pct.is_finite() {
+                round3(cpu_pct)
+            } else {
+                0.0
+            },
+            rss_mb: round3(rss_bytes as f64 / (1024.0 * 1024.0)),
+            processes: processes as u64,
+            backends: backends as u64,
+        };
+        if let Some(p) = self.process.iter_mut().rev().find(|p| p.second == second) {
+            p.gateway = Some(g);
+        }
     }
 
     /// What the per-second series holds now.

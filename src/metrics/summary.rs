@@ -188,6 +188,19 @@ pub struct ProcessSecond {
     pub mocks_cpu_pct: Option<f64>,
     /// Resident memory in MiB.
     pub rss_mb: f64,
+    /// A launched gateway and everything it started: CPU (percent of one core), resident
+    /// memory (MiB), processes, and of those the stdio backends it spawned. Absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySecond>,
+}
+
+/// One second of a launched gateway's process tree.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GatewaySecond {
+    pub cpu_pct: f64,
+    pub rss_mb: f64,
+    pub processes: u64,
+    pub backends: u64,
 }
 
 /// An [`Event`] as results.json holds it: `{"at_ns": …, "event": "<kind>", …fields}`.

@@ -16,3 +16,4 @@ mod wire;
 mod wire_modern;
 mod eras;
 mod interop_modern;
+mod gateway_launch;
