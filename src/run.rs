@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
-use crate::metrics::summary::{ProtocolServed, ProtocolUsed};
+use crate::metrics::summary::{Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
@@ -75,6 +75,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         note_teardown(&mut summary, t);
     }
     let partial = interrupted.load(Ordering::Acquire);
+    let propagation = propagation(&mocks, summary.service_time_seen());
     let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
         seed: plan.seed,
@@ -87,6 +88,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     });
     summary.protocols = protocols;
     summary.served = served(&mocks);
+    summary.propagation = Some(propagation);
+    if let (Some(g), Some(t)) = (&gateway, &teardown) {
+        summary.gateway = Some(g.info(t));
+    }
     write_reports(&out, &summary)?;
     if partial {
         return Err(Error::Interrupted);
@@ -259,6 +264,19 @@ fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
     }
 }
 
+/// Design §7 propagation, over the in-process mocks' ledgers.
+fn propagation(mocks: &Mocks, service_time: (u64, u64)) -> Propagation {
+    let (mut calls, mut with_id, mut with_trace) = (0, 0, 0);
+    for m in &mocks.mocks {
+        let snap = m.ledger().snapshot();
+        let n: u64 = snap.tools.values().map(|t| t.calls).sum();
+        calls += n;
+        with_id += n.saturating_sub(snap.call_ids.missing);
+        with_trace += snap.with_traceparent;
+    }
+    Propagation::new(calls, with_id, with_trace, service_time)
+}
+
 /// What the in-process mocks' clients spoke (stdio mocks are separate processes: not here).
 fn served(mocks: &Mocks) -> Vec<ProtocolServed> {
     let mut out = Vec::new();
@@ -306,6 +324,7 @@ async fn connect(
             "tool names at the gateway:\n{}",
             targets::describe(&c.mapped)
         );
+        up.names = c.mapped;
         return Ok((c.targets, c.routes, inits));
     }
     let mut targets = Vec::new();

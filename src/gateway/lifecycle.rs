@@ -3,10 +3,12 @@
 
 use super::config::{Backend, expand_env};
 use super::launch::{self, Prepared};
+use super::names::How;
 use super::process::{self, Gateway};
-use super::targets::At;
+use super::targets::{At, Mapped};
 use crate::driver::mocks::{Endpoint, Mocks};
 use crate::error::{Error, Result};
+use crate::metrics::summary::{GatewayInfo, GatewayName};
 use crate::scenario::{Gateway as GatewaySection, Launch, ReadyTools, Scenario};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
@@ -22,6 +24,10 @@ const GRACE: Duration = Duration::from_secs(5);
 /// A gateway for this run.
 pub struct Up {
     pub process: Option<Gateway>,
+    /// The argv it was started with (empty for a gateway already running).
+    command: Vec<String>,
+    /// Its names for the scenario's tools, once found.
+    pub names: Vec<Mapped>,
     url: String,
     server_urls: Option<BTreeMap<String, String>>,
     pub headers: HeaderMap,
@@ -83,6 +89,8 @@ pub fn bring_up(s: &Scenario, mocks: &Mocks, out: &Path) -> Result<Option<Up>> {
         GatewaySection::Launch(l) => launch_one(s, l, mocks, out).map(Some),
         GatewaySection::Url(e) => Ok(Some(Up {
             process: None,
+            command: Vec::new(),
+            names: Vec::new(),
             url: e.url.clone(),
             server_urls: e.server_url.as_ref().map(|t| {
                 s.servers
@@ -110,6 +118,8 @@ fn launch_one(s: &Scenario, l: &Launch, mocks: &Mocks, out: &Path) -> Result<Up>
     let gw = launch::spawn(&p, &out.join("gateway.log"))?;
     Ok(Up {
         process: Some(gw),
+        command: p.argv.clone(),
+        names: Vec::new(),
         url: p.url,
         server_urls: p.server_urls,
         headers: headers(&l.endpoint.headers)?,
@@ -139,6 +149,37 @@ impl Up {
 
     pub fn pid(&self) -> Option<u32> {
         self.process.as_ref().map(Gateway::pid)
+    }
+
+    /// For results.json.
+    pub fn info(&self, t: &Teardown) -> GatewayInfo {
+        GatewayInfo {
+            kind: if self.process.is_some() {
+                "launched"
+            } else {
+                "running"
+            }
+            .into(),
+            url: self.url.clone(),
+            command: self.command.clone(),
+            names: self
+                .names
+                .iter()
+                .map(|m| GatewayName {
+                    server: m.server.clone(),
+                    tool: m.tool.clone(),
+                    name: m.name.clone(),
+                    how: match m.how {
+                        How::Discovered => "discovered",
+                        How::Given => "given",
+                    }
+                    .into(),
+                })
+                .collect(),
+            exited_during_run: t.exited_during_run.map(|s| s.to_string()),
+            killed_at_teardown: t.killed as u64,
+            swept_at_teardown: t.swept as u64,
+        }
     }
 
     /// Stops a launched gateway and whatever it left behind.

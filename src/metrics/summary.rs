@@ -59,6 +59,81 @@ pub struct Summary {
     /// the requests of each revision and transport.
     #[serde(default)]
     pub served: Vec<ProtocolServed>,
+    /// The gateway under test (absent under `gateway: none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
+    /// What reached the mocks of what the driver sent, and what came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<Propagation>,
+}
+
+/// The gateway under test: how it was reached, its names for the scenario's tools, and how
+/// it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayInfo {
+    /// `launched` or `running`.
+    pub kind: String,
+    pub url: String,
+    /// The argv it was started with (launched gateways).
+    #[serde(default)]
+    pub command: Vec<String>,
+    pub names: Vec<GatewayName>,
+    /// Set when it exited before the run ended: how.
+    #[serde(default)]
+    pub exited_during_run: Option<String>,
+    /// Processes still running after SIGTERM and the grace period, killed.
+    #[serde(default)]
+    pub killed_at_teardown: u64,
+    /// Processes left behind outside its group, killed at the end.
+    #[serde(default)]
+    pub swept_at_teardown: u64,
+}
+
+/// A scenario tool and its name at the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayName {
+    pub server: String,
+    pub tool: String,
+    pub name: String,
+    /// `discovered` (matched against tools/list) or `given` (`tool_names:`).
+    pub how: String,
+}
+
+/// Design §7, propagation: of the tools/call requests the in-process mocks received, how many
+/// carried the driver's call id and a traceparent; of the driver's ok calls, how many brought
+/// the mock's service time back. Shares are null when there is nothing to divide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Propagation {
+    pub backend_calls: u64,
+    pub with_call_id: u64,
+    pub call_id_share: Option<f64>,
+    pub with_traceparent: u64,
+    pub traceparent_share: Option<f64>,
+    pub ok_calls: u64,
+    pub with_service_time: u64,
+    pub service_time_share: Option<f64>,
+}
+
+impl Propagation {
+    pub fn new(
+        backend_calls: u64,
+        with_call_id: u64,
+        with_traceparent: u64,
+        ok: (u64, u64),
+    ) -> Self {
+        let share =
+            |n: u64, of: u64| (of > 0).then(|| super::recorder::round3(n as f64 / of as f64));
+        Propagation {
+            backend_calls,
+            with_call_id,
+            call_id_share: share(with_call_id, backend_calls),
+            with_traceparent,
+            traceparent_share: share(with_traceparent, backend_calls),
+            ok_calls: ok.0,
+            with_service_time: ok.1,
+            service_time_share: share(ok.1, ok.0),
+        }
+    }
 }
 
 /// Requests one mock server answered in one revision over one transport.

@@ -110,6 +110,19 @@ fn a_launched_gateway_is_driven_watched_and_stopped() {
         r["process"]
     );
     assert!(out.join("gateway.log").is_file());
+    let validator = crate::results::validator();
+    let errors = crate::results::schema_errors(&validator, &r);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(r["gateway"]["kind"], "launched");
+    assert_eq!(r["gateway"]["names"][0]["name"], "fast");
+    assert_eq!(r["gateway"]["names"][0]["how"], "discovered");
+    // The launched "gateway" is a mock of its own: the scenario's mock sees nothing.
+    assert_eq!(r["propagation"]["backend_calls"], 0, "{}", r["propagation"]);
+    assert_eq!(
+        r["propagation"]["service_time_share"], 1.0,
+        "{}",
+        r["propagation"]
+    );
     let config: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("gateway/mcp.json")).expect("mcp.json"),
     )
