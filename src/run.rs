@@ -2,8 +2,9 @@
 //! written — also when interrupted (marked partial, exit 130).
 
 use crate::cli::RunArgs;
-use crate::driver::conn::{InitRecord, open_sessions};
-use crate::driver::engine::{Engine, Record, Target};
+use crate::driver::baseline;
+use crate::driver::conn::{InitRecord, open_mock_targets};
+use crate::driver::engine::{Engine, Record, Setup, Target};
 use crate::driver::mocks::{self, Mocks};
 use crate::driver::procstat;
 use crate::error::{Error, Result};
@@ -17,7 +18,6 @@ use crate::plan::schedule::Schedule;
 use crate::scenario::{
     self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
 };
-use http::HeaderMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,7 +40,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let version = supported(&s, args)?;
     let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
-    let plan = Arc::new(Plan::build(&s, overrides)?);
+    let plan = Arc::new(Plan::build(&s, overrides.clone())?);
+    let baseline_plan = match s.baseline {
+        Some(b) => Some(Arc::new(baseline::plan(&s, b, &overrides)?)),
+        None => None,
+    };
     for w in &plan.warnings {
         eprintln!("warning: {w}");
     }
@@ -59,7 +63,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let progress = !args.quiet && std::io::stdout().is_terminal();
     let driven = rt.block_on(drive(
         &s,
-        plan.clone(),
+        Plans {
+            run: plan.clone(),
+            baseline: baseline_plan,
+        },
         &mocks,
         gateway.as_mut(),
         version,
@@ -69,13 +76,17 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let teardown = gateway.as_mut().map(lifecycle::Up::tear_down);
     mocks.stop();
     drop(rt);
-    let (mut summary, protocols) = driven?;
+    let Driven {
+        recorder: mut summary,
+        protocols,
+        before_run,
+    } = driven?;
     let gateway_died = teardown.as_ref().and_then(|t| t.exited_during_run);
     if let Some(t) = &teardown {
         note_teardown(&mut summary, t);
     }
     let partial = interrupted.load(Ordering::Acquire);
-    let propagation = propagation(&mocks, summary.service_time_seen());
+    let propagation = propagation(&mocks, before_run, summary.service_time_seen());
     let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
         seed: plan.seed,
@@ -84,7 +95,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         started_at,
         duration: plan.duration,
         partial,
-        phase_lengths: phase_lengths(&plan.phases, plan.duration),
+        phase_lengths: {
+            let mut l = phase_lengths(&plan.phases, plan.duration);
+            if let Some(b) = s.baseline {
+                l.insert(crate::plan::phase::Phase::Baseline, b);
+            }
+            l
+        },
     });
     summary.protocols = protocols;
     summary.served = served(&mocks);
@@ -143,9 +160,6 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
             );
         }
     }
-    if s.baseline.is_some() {
-        return not_yet("`baseline`");
-    }
     if !s.faults.is_empty() {
         return not_yet("running `faults:` (they are checked by `gauntlet check`)");
     }
@@ -192,26 +206,37 @@ fn write_reports(dir: &std::path::Path, summary: &Summary) -> Result<()> {
 
 use std::io::Write as _;
 
-/// Opens the sessions, runs the engine, and returns the recorder with everything in it.
+/// The run's plan and the baseline's.
+struct Plans {
+    run: Arc<Plan>,
+    baseline: Option<Arc<Plan>>,
+}
+
+/// What [`drive`] returns.
+struct Driven {
+    recorder: Recorder,
+    protocols: Vec<ProtocolUsed>,
+    /// The mocks' ledger counts when the run started (after the baseline).
+    before_run: (u64, u64, u64),
+}
+
+/// Opens the sessions, runs the baseline and the engine, and returns the recorder with
+/// everything in it.
 async fn drive(
     s: &Scenario,
-    plan: Arc<Plan>,
+    plans: Plans,
     mocks: &Mocks,
     mut gateway: Option<&mut lifecycle::Up>,
     version: ProtocolChoice,
     interrupted: Arc<AtomicBool>,
     progress: bool,
-) -> Result<(Recorder, Vec<ProtocolUsed>)> {
+) -> Result<Driven> {
+    let plan = plans.run;
     let client = HttpClient::with_max_idle(s.load.sessions.max(1) as usize * 4);
     let (targets, routes, inits) =
         connect(s, &plan, mocks, gateway.as_deref_mut(), &client, version).await?;
     let gateway_pid = gateway.as_ref().and_then(|g| g.pid());
     let protocols = targets.iter().filter_map(protocol_used).collect();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let t0 = Instant::now() + Duration::from_millis(50);
-    for i in &inits {
-        let _ = tx.send(i.event(t0));
-    }
     let stop = CancellationToken::new();
     let watcher = {
         let (stop, interrupted) = (stop.clone(), interrupted.clone());
@@ -221,6 +246,22 @@ async fn drive(
             stop.cancel();
         })
     };
+    let baseline = match &plans.baseline {
+        Some(p) => Some(baseline::run(s, p.clone(), mocks, &client, version, stop.clone()).await?),
+        None => None,
+    };
+    let before_run = ledger_counts(mocks);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now() + Duration::from_millis(50);
+    for i in &inits {
+        let _ = tx.send(i.event(t0));
+    }
+    if let Some(b) = baseline {
+        let offset = -(t0.saturating_duration_since(b.t0).as_nanos() as i64);
+        for r in b.records {
+            let _ = tx.send(baseline::shift(r, offset));
+        }
+    }
     let open = matches!(s.load.model, Model::Open { .. });
     let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout);
     let done = CancellationToken::new();
@@ -235,17 +276,19 @@ async fn drive(
             gateway_pid,
         },
     ));
-    let engine = Engine::new(
-        plan.clone(),
+    let engine = Engine::new(Setup {
+        plan: plan.clone(),
         targets,
         routes,
         t0,
-        s.load.timeout,
-        s.load.max_in_flight as usize,
-        open,
+        timeout: s.load.timeout,
+        max_in_flight: s.load.max_in_flight as usize,
+        open_model: open,
         tx,
-        stop.clone(),
-    );
+        stop: stop.clone(),
+        label: None,
+        id_base: 0,
+    });
     engine.run().await;
     watcher.abort();
     done.cancel();
@@ -253,7 +296,11 @@ async fn drive(
         .await
         .map_err(|e| Error::Run(format!("the recorder failed: {e}")))?;
     close(engine).await;
-    Ok((recorder, protocols))
+    Ok(Driven {
+        recorder,
+        protocols,
+        before_run,
+    })
 }
 
 fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
@@ -264,8 +311,8 @@ fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
     }
 }
 
-/// Design §7 propagation, over the in-process mocks' ledgers.
-fn propagation(mocks: &Mocks, service_time: (u64, u64)) -> Propagation {
+/// The in-process mocks' tools/call requests so far: (all, with a call id, with a traceparent).
+fn ledger_counts(mocks: &Mocks) -> (u64, u64, u64) {
     let (mut calls, mut with_id, mut with_trace) = (0, 0, 0);
     for m in &mocks.mocks {
         let snap = m.ledger().snapshot();
@@ -274,7 +321,19 @@ fn propagation(mocks: &Mocks, service_time: (u64, u64)) -> Propagation {
         with_id += n.saturating_sub(snap.call_ids.missing);
         with_trace += snap.with_traceparent;
     }
-    Propagation::new(calls, with_id, with_trace, service_time)
+    (calls, with_id, with_trace)
+}
+
+/// Design §7 propagation, over the in-process mocks' ledgers, the baseline's calls (`before`)
+/// left out.
+fn propagation(mocks: &Mocks, before: (u64, u64, u64), service_time: (u64, u64)) -> Propagation {
+    let (calls, with_id, with_trace) = ledger_counts(mocks);
+    Propagation::new(
+        calls.saturating_sub(before.0),
+        with_id.saturating_sub(before.1),
+        with_trace.saturating_sub(before.2),
+        service_time,
+    )
 }
 
 /// What the in-process mocks' clients spoke (stdio mocks are separate processes: not here).
@@ -327,32 +386,15 @@ async fn connect(
         up.names = c.mapped;
         return Ok((c.targets, c.routes, inits));
     }
-    let mut targets = Vec::new();
-    for (name, ep) in &mocks.endpoints {
-        let t = open_sessions(
-            client,
-            name,
-            ep,
-            s.load.sessions,
-            version,
-            &HeaderMap::new(),
-            &mut inits,
-        )
-        .await
-        .map_err(Error::Run)?;
-        targets.push(t);
-    }
-    let routes = plan
-        .keys
-        .iter()
-        .map(|(server, tool)| {
-            let i = targets
-                .iter()
-                .position(|t| &t.server == server)
-                .unwrap_or(0);
-            (i, tool.clone())
-        })
-        .collect();
+    let (targets, routes) = open_mock_targets(
+        &plan.keys,
+        mocks,
+        client,
+        s.load.sessions,
+        version,
+        &mut inits,
+    )
+    .await?;
     Ok((targets, routes, inits))
 }
 

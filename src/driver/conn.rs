@@ -344,3 +344,32 @@ pub async fn open_sessions(
         probed: choice == ProtocolChoice::Auto,
     })
 }
+
+/// Sessions straight to every mock (`gateway: none`, and the baseline), and each key's route.
+pub async fn open_mock_targets(
+    keys: &[(String, String)],
+    mocks: &super::mocks::Mocks,
+    client: &HttpClient,
+    sessions: u32,
+    choice: ProtocolChoice,
+    inits: &mut Vec<InitRecord>,
+) -> crate::error::Result<(Vec<Target>, Vec<(usize, String)>)> {
+    let mut targets = Vec::new();
+    for (name, ep) in &mocks.endpoints {
+        let t = open_sessions(client, name, ep, sessions, choice, &HeaderMap::new(), inits)
+            .await
+            .map_err(crate::error::Error::Run)?;
+        targets.push(t);
+    }
+    let routes = keys
+        .iter()
+        .map(|(server, tool)| {
+            let i = targets
+                .iter()
+                .position(|t| &t.server == server)
+                .unwrap_or(0);
+            (i, tool.clone())
+        })
+        .collect();
+    Ok((targets, routes))
+}

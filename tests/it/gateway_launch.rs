@@ -227,3 +227,46 @@ fn a_gateway_that_dies_mid_run_is_recorded() {
         "{steady}"
     );
 }
+
+#[test]
+fn the_baseline_goes_straight_to_the_mocks_before_t0() {
+    let _g = heavy();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = format!(
+        "  command: {}\n  url: \"http://127.0.0.1:{{port}}/mcp\"\n  baseline: 2s\n",
+        mock_argv(&[])
+    );
+    let path = scenario(dir.path(), &gateway);
+    let out = dir.path().join("out");
+    let o = run(&path, &out);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", o.stdout, o.stderr);
+    let r = results(&out);
+    let calls = r["calls"].as_array().expect("calls");
+    let baseline = calls
+        .iter()
+        .find(|c| c["phase"] == "baseline")
+        .unwrap_or_else(|| panic!("no baseline calls: {calls:?}"));
+    assert_eq!(baseline["count"], 40, "{baseline}");
+    assert_eq!(baseline["ok"], 40, "{baseline}");
+    assert!(
+        baseline["rate_per_s"]
+            .as_f64()
+            .is_some_and(|r| (r - 20.0).abs() < 1.0),
+        "{baseline}"
+    );
+    let steady = calls
+        .iter()
+        .find(|c| c["phase"] == "steady")
+        .expect("steady");
+    assert_eq!(steady["count"], 60, "{steady}");
+    // The baseline's calls reached the scenario's mock; the run's went to the "gateway".
+    assert_eq!(r["propagation"]["backend_calls"], 0, "{}", r["propagation"]);
+    let before: Vec<i64> = r["timeseries"]
+        .as_array()
+        .expect("timeseries")
+        .iter()
+        .filter_map(|t| t["second"].as_i64())
+        .filter(|s| *s < 0)
+        .collect();
+    assert!(!before.is_empty(), "baseline seconds are before t = 0");
+}
