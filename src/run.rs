@@ -40,7 +40,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let version = supported(&s, args)?;
     let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
-    let plan = Arc::new(Plan::build(&s, overrides.clone())?);
+    let plan = Arc::new(Plan::build(&s, overrides)?);
     let baseline_plan = match s.baseline {
         Some(b) => Some(Arc::new(baseline::plan(&s, b, &overrides)?)),
         None => None,
