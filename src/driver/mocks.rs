@@ -130,6 +130,10 @@ fn stdio_argv(server: &Server, seed: u64) -> Result<Vec<String>> {
         "--stdio".into(),
         "--seed".into(),
         seed.to_string(),
-        server.catalog.source.display().to_string(),
+        // Absolute: a gateway may spawn it from a directory of its own.
+        std::path::absolute(&server.catalog.source)
+            .unwrap_or_else(|_| server.catalog.source.clone())
+            .display()
+            .to_string(),
     ])
 }

@@ -129,13 +129,13 @@ pub fn prepare(
     let server_urls = match &l.endpoint.server_url {
         None => None,
         Some(t) => {
-            let t = fill_all(std::slice::from_ref(t), &vars, "gateway server_url")?.remove(0);
-            Some(
-                s.servers
-                    .iter()
-                    .map(|srv| (srv.name.clone(), t.replace("{server}", &srv.name)))
-                    .collect(),
-            )
+            let mut urls = BTreeMap::new();
+            for srv in &s.servers {
+                let one = t.replace("{server}", &srv.name);
+                let filled = fill_all(&[one], &vars, "gateway server_url")?.remove(0);
+                urls.insert(srv.name.clone(), filled);
+            }
+            Some(urls)
         }
     };
     let setup = l
