@@ -85,7 +85,7 @@ impl Mocks {
                 Transport::Stdio => {
                     endpoints.push((
                         server.name.clone(),
-                        Endpoint::Stdio(stdio_argv(server, seed)?),
+                        Endpoint::Stdio(stdio_argv(s, server, seed)?),
                     ));
                 }
             }
@@ -113,27 +113,28 @@ impl Drop for Mocks {
     }
 }
 
-/// argv for a stdio server: this very binary, `mock --stdio`, the catalogue.
-fn stdio_argv(server: &Server, seed: u64) -> Result<Vec<String>> {
-    if server.latency.is_some() || server.errors.is_some() {
-        return Err(Error::Input(format!(
-            "server `{}`: `latency` and `errors` overrides on stdio servers are not supported yet \
-             (put them in the catalogue)",
-            server.name
-        )));
-    }
+/// argv for a stdio server: this very binary, `mock --stdio`, the server of this scenario (so
+/// that its `latency` and `errors` overrides apply), paths absolute (a gateway may spawn it
+/// from a directory of its own).
+fn stdio_argv(s: &Scenario, server: &Server, seed: u64) -> Result<Vec<String>> {
     let exe: PathBuf = std::env::current_exe()
         .map_err(|e| Error::Run(format!("cannot find the gauntlet binary: {e}")))?;
+    let abs = |p: &std::path::Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
     Ok(vec![
         exe.display().to_string(),
         "mock".into(),
         "--stdio".into(),
         "--seed".into(),
         seed.to_string(),
-        // Absolute: a gateway may spawn it from a directory of its own.
-        std::path::absolute(&server.catalog.source)
-            .unwrap_or_else(|_| server.catalog.source.clone())
-            .display()
-            .to_string(),
+        "--scenario".into(),
+        abs(&s.path),
+        "--server".into(),
+        server.name.clone(),
+        abs(&server.catalog.source),
     ])
 }

@@ -17,3 +17,5 @@ mod wire_modern;
 mod eras;
 mod interop_modern;
 mod gateway_launch;
+mod discovery;
+mod gateways_real;
