@@ -1,9 +1,11 @@
 -- wrk script for bench/mock-throughput.sh: MCP tools/call over Streamable HTTP (JSON responses).
 --
---   wrk -t1 -c64 -d10s -s bench/mcp-call.lua http://127.0.0.1:PORT/mcp -- SESSION_ID
+--   wrk -t1 -c64 -d10s -s bench/mcp-call.lua http://127.0.0.1:PORT/mcp -- SESSION_ID [stateless]
 --
 -- SESSION_ID is the Mcp-Session-Id returned by initialize (pass "-" for servers without
--- sessions). Every request is a tools/call of `echo` with a fresh JSON-RPC id. A response counts
+-- sessions). Every request is a tools/call of `echo` with a fresh JSON-RPC id. With `stateless`,
+-- requests are of the 2026-07-28 revision: no session, the revision and client capabilities in
+-- params._meta, Mcp-Method and Mcp-Name headers. A response counts
 -- as bad unless it is HTTP 200, Content-Type application/json (not an SSE stream) and carries a
 -- JSON-RPC result. done() prints one machine-readable line:
 --
@@ -26,6 +28,9 @@ local session, headers, id
 non200, bad = 0, 0 -- globals: done() reads them with thread:get()
 local body_head = '{"jsonrpc":"2.0","id":'
 local body_tail = ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}'
+local stateless_tail = ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},'
+  .. '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+  .. '"io.modelcontextprotocol/clientCapabilities":{}}}}'
 
 function init(args)
   session = args[1]
@@ -34,6 +39,12 @@ function init(args)
     ["Accept"] = "application/json, text/event-stream",
     ["MCP-Protocol-Version"] = "2025-11-25",
   }
+  if args[2] == "stateless" then
+    headers["MCP-Protocol-Version"] = "2026-07-28"
+    headers["Mcp-Method"] = "tools/call"
+    headers["Mcp-Name"] = "echo"
+    body_tail = stateless_tail
+  end
   if session ~= nil and session ~= "" and session ~= "-" then
     headers["Mcp-Session-Id"] = session
   end

@@ -95,4 +95,11 @@ pub struct MockArgs {
     /// Seed of the per-call decisions (error mix, service time).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// With --server: serve that server of SCENARIO, its `latency` and `errors` overrides
+    /// applied to the catalogue (how `gauntlet run` starts stdio servers).
+    #[arg(long, value_name = "SCENARIO", requires = "server")]
+    pub scenario: Option<PathBuf>,
+    /// The server of --scenario to serve.
+    #[arg(long, value_name = "NAME", requires = "scenario")]
+    pub server: Option<String>,
 }

@@ -32,6 +32,7 @@ pub mod dist;
 pub mod driver;
 pub mod error;
 pub mod fault;
+pub mod gateway;
 pub mod mcp;
 pub mod metrics;
 pub mod mock;

@@ -9,6 +9,7 @@
 use super::conn::Conn;
 use crate::mcp::client::CallMeta;
 use crate::plan::build::Plan;
+use crate::plan::phase::Phase;
 use crate::sample::{Event, EventKind, Outcome, Sample};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -29,6 +30,10 @@ pub enum Record {
 pub struct Target {
     pub server: String,
     pub sessions: Vec<Arc<Conn>>,
+    /// The revision and transport its sessions speak.
+    pub reached: Option<super::conn::Reached>,
+    /// Whether they were found by `protocol: auto`.
+    pub probed: bool,
 }
 
 pub struct Engine {
@@ -42,6 +47,11 @@ pub struct Engine {
     pub open_model: bool,
     pub tx: mpsc::UnboundedSender<Record>,
     pub stop: CancellationToken,
+    /// Every call's phase, when the run labels its own (the baseline); else the plan's.
+    pub label: Option<Phase>,
+    /// Added to the schedule's sequence number to make the call id (keeps the baseline's ids
+    /// apart from the run's).
+    pub id_base: u64,
     in_flight: AtomicUsize,
     next_id: AtomicU64,
     /// The driver runtime, where calls run (the open model's pacer has a thread of its own).
@@ -56,29 +66,36 @@ fn ns_since(t0: Instant, t: Instant) -> i64 {
     }
 }
 
+/// What an engine runs.
+pub struct Setup {
+    pub plan: Arc<Plan>,
+    pub targets: Vec<Target>,
+    /// For each key: (target index, the tool's name at the target).
+    pub routes: Vec<(usize, String)>,
+    pub t0: Instant,
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    pub open_model: bool,
+    pub tx: mpsc::UnboundedSender<Record>,
+    pub stop: CancellationToken,
+    pub label: Option<Phase>,
+    pub id_base: u64,
+}
+
 impl Engine {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        plan: Arc<Plan>,
-        targets: Vec<Target>,
-        routes: Vec<(usize, String)>,
-        t0: Instant,
-        timeout: Duration,
-        max_in_flight: usize,
-        open_model: bool,
-        tx: mpsc::UnboundedSender<Record>,
-        stop: CancellationToken,
-    ) -> Arc<Engine> {
+    pub fn new(s: Setup) -> Arc<Engine> {
         Arc::new(Engine {
-            plan,
-            targets,
-            routes,
-            t0,
-            timeout,
-            max_in_flight,
-            open_model,
-            tx,
-            stop,
+            plan: s.plan,
+            targets: s.targets,
+            routes: s.routes,
+            t0: s.t0,
+            timeout: s.timeout,
+            max_in_flight: s.max_in_flight,
+            open_model: s.open_model,
+            tx: s.tx,
+            stop: s.stop,
+            label: s.label,
+            id_base: s.id_base,
             in_flight: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             workers: tokio::runtime::Handle::current(),
@@ -165,7 +182,16 @@ impl Engine {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
             let key = self.plan.pick(seq).key;
             let at = ns_since(self.t0, intended);
-            self.record(seq, key, at, at, at, Outcome::Dropped, None, 0);
+            self.record(
+                self.id_base + seq,
+                key,
+                at,
+                at,
+                at,
+                Outcome::Dropped,
+                None,
+                0,
+            );
             return;
         }
         let me = self.clone();
@@ -197,7 +223,7 @@ impl Engine {
             "arguments".into(),
             planned.args.render(self.plan.seed, u64::from(key), seq),
         );
-        let meta = CallMeta::new(self.plan.seed, seq);
+        let meta = CallMeta::new(self.plan.seed, self.id_base + seq);
         let start = Instant::now();
         let r = conn
             .call("tools/call", Value::Object(params), meta, self.timeout)
@@ -208,7 +234,16 @@ impl Engine {
             ns_since(self.t0, start),
             ns_since(self.t0, end),
         );
-        self.record(seq, key, i, s, e, r.outcome, r.service_us, session);
+        self.record(
+            self.id_base + seq,
+            key,
+            i,
+            s,
+            e,
+            r.outcome,
+            r.service_us,
+            session,
+        );
         if r.outcome == Outcome::HttpError(404) && conn.needs_reinit() {
             self.reinit(conn, &target.server, session).await;
         }
@@ -226,9 +261,10 @@ impl Engine {
         service_us: Option<u64>,
         session: u32,
     ) {
-        let phase = self
-            .plan
-            .phase_at(Duration::from_nanos(intended_ns.max(0) as u64));
+        let phase = self.label.unwrap_or_else(|| {
+            self.plan
+                .phase_at(Duration::from_nanos(intended_ns.max(0) as u64))
+        });
         let _ = self.tx.send(Record::Sample(Sample {
             call_id,
             key,

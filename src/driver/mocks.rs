@@ -26,6 +26,8 @@ pub const THREAD_NAME: &str = "gauntlet-mock";
 #[derive(Debug, Clone)]
 pub enum Endpoint {
     Http(String),
+    /// The 2024-11-05 HTTP+SSE transport: the URL of the SSE stream (`transport: sse`).
+    Sse(String),
     /// A `gauntlet mock --stdio` process (one per session): its argv, and what it adds to the
     /// environment (`GAUNTLET_RUN`: the back-channel to the run).
     Stdio {
@@ -90,7 +92,7 @@ impl Mocks {
         };
         for server in &s.servers {
             match server.transport {
-                Transport::Http => {
+                Transport::Http | Transport::Sse => {
                     let mock = Mock::new(effective_catalog(server), seed);
                     let addr = SocketAddr::from(([127, 0, 0, 1], server.port.unwrap_or(0)));
                     let listener = runtime.block_on(TcpListener::bind(addr)).map_err(|e| {
@@ -104,10 +106,11 @@ impl Mocks {
                         .map_err(|e| Error::Run(format!("cannot read a bound address: {e}")))?;
                     let (m, token) = (mock.clone(), shutdown.clone());
                     runtime.spawn(async move { serve_http(&m, listener, token).await });
-                    endpoints.push((
-                        server.name.clone(),
-                        Endpoint::Http(format!("http://{local}/mcp")),
-                    ));
+                    let endpoint = match server.transport {
+                        Transport::Sse => Endpoint::Sse(format!("http://{local}/sse")),
+                        _ => Endpoint::Http(format!("http://{local}/mcp")),
+                    };
+                    endpoints.push((server.name.clone(), endpoint));
                     mocks.push(mock);
                 }
                 Transport::Stdio => {
@@ -115,14 +118,8 @@ impl Mocks {
                         .iter()
                         .map(|h| (backchannel::ENV.to_owned(), h.addr().to_string()))
                         .collect();
-                    let argv = stdio_argv(server, seed)?;
+                    let argv = stdio_argv(s, server, seed)?;
                     endpoints.push((server.name.clone(), Endpoint::Stdio { argv, env }));
-                }
-                Transport::Sse => {
-                    return Err(Error::Input(format!(
-                        "server `{}`: the legacy SSE transport (transport: sse) is not supported yet",
-                        server.name
-                    )));
                 }
             }
         }
@@ -287,23 +284,28 @@ fn planned(o: &Scheduled) -> Planned {
     }
 }
 
-/// argv for a stdio server: this very binary, `mock --stdio`, the catalogue.
-fn stdio_argv(server: &Server, seed: u64) -> Result<Vec<String>> {
-    if server.latency.is_some() || server.errors.is_some() {
-        return Err(Error::Input(format!(
-            "server `{}`: `latency` and `errors` overrides on stdio servers are not supported yet \
-             (put them in the catalogue)",
-            server.name
-        )));
-    }
+/// argv for a stdio server: this very binary, `mock --stdio`, the server of this scenario (so
+/// that its `latency` and `errors` overrides apply), paths absolute (a gateway may spawn it
+/// from a directory of its own).
+fn stdio_argv(s: &Scenario, server: &Server, seed: u64) -> Result<Vec<String>> {
     let exe: PathBuf = std::env::current_exe()
         .map_err(|e| Error::Run(format!("cannot find the gauntlet binary: {e}")))?;
+    let abs = |p: &std::path::Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
     Ok(vec![
         exe.display().to_string(),
         "mock".into(),
         "--stdio".into(),
         "--seed".into(),
         seed.to_string(),
-        server.catalog.source.display().to_string(),
+        "--scenario".into(),
+        abs(&s.path),
+        "--server".into(),
+        server.name.clone(),
+        abs(&server.catalog.source),
     ])
 }

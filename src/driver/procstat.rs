@@ -37,6 +37,11 @@ fn parse_stat(stat: &str) -> Option<(&str, u64)> {
     Some((name, utime + stime))
 }
 
+/// Clock ticks per second (the unit of CPU times in /proc).
+pub fn clock_ticks_per_s() -> f64 {
+    clock_tick()
+}
+
 fn clock_tick() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

@@ -1,5 +1,10 @@
-//! Streamable HTTP, client side (session era: 2025-03-26, 2025-06-18, 2025-11-25), for the load
-//! driver.
+//! Streamable HTTP, client side, for the load driver: the session era (2025-03-26, 2025-06-18,
+//! 2025-11-25) and the stateless 2026-07-28 revision (no initialize: `server/discover` opens,
+//! every request carries the revision and client capabilities in `_meta` and mirrors its method
+//! and name in `Mcp-Method` / `Mcp-Name`; a 4xx answer whose JSON body is a JSON-RPC error —
+//! -32020, -32021, -32022, -32601… — is that `RpcError`, and a result of `resultType:
+//! "input_required"` is `Protocol(Unexpected)`, since the driver declares no client
+//! capabilities).
 //!
 //! [`HttpClient`] is a pooled HTTP/1.1 client (cheap to clone); a [`Session`] is one MCP session
 //! over it: [`Session::connect`] does the handshake, [`Session::call`] sends one request and
@@ -77,6 +82,8 @@ const MAX_PAGES: usize = 10_000;
 /// the connection can go back to the pool), then dropped.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 const DRAIN_BYTES: usize = 1024 * 1024;
+/// The largest error body read for its JSON-RPC error.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 const ACCEPT_BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -84,6 +91,8 @@ const SESSION_ID: HeaderName = HeaderName::from_static(header::SESSION_ID);
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static(header::PROTOCOL_VERSION);
 const CALL_ID: HeaderName = HeaderName::from_static(header::CALL_ID);
 const TRACEPARENT: HeaderName = HeaderName::from_static(header::TRACEPARENT);
+const MCP_METHOD: HeaderName = HeaderName::from_static(super::modern::header::METHOD);
+const MCP_NAME: HeaderName = HeaderName::from_static(super::modern::header::NAME);
 
 static NEXT_INTERNAL_ID: AtomicU64 = AtomicU64::new(INTERNAL_ID_BASE);
 
@@ -183,23 +192,35 @@ pub fn traceparent(seed: u64, call_id: u64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Encoding requests
 
-/// `_meta` of a measured call: the caller's entries, then the call id and the traceparent.
+/// `_meta` of a request: the caller's entries, then the call id and the traceparent (a
+/// measured call), then the 2026-07-28 per-request fields (a stateless request).
 struct MetaOut<'a> {
     existing: Option<&'a Map<String, Value>>,
-    call_id: u64,
-    traceparent: &'a str,
+    ids: Option<(u64, &'a str)>,
+    modern: Option<Version>,
 }
 
 impl Serialize for MetaOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
+        let ours = |k: &str| {
+            (self.ids.is_some() && (k == meta::CALL_ID || k == meta::TRACEPARENT))
+                || (self.modern.is_some() && k.starts_with("io.modelcontextprotocol/"))
+        };
         for (k, v) in self.existing.into_iter().flatten() {
-            if k != meta::CALL_ID && k != meta::TRACEPARENT {
+            if !ours(k) {
                 m.serialize_entry(k, v)?;
             }
         }
-        m.serialize_entry(meta::CALL_ID, &self.call_id)?;
-        m.serialize_entry(meta::TRACEPARENT, self.traceparent)?;
+        if let Some((call_id, traceparent)) = self.ids {
+            m.serialize_entry(meta::CALL_ID, &call_id)?;
+            m.serialize_entry(meta::TRACEPARENT, traceparent)?;
+        }
+        if let Some(v) = self.modern {
+            for (k, v) in super::modern::client_meta(v) {
+                m.serialize_entry(k, &v)?;
+            }
+        }
         m.end()
     }
 }
@@ -208,13 +229,20 @@ impl Serialize for MetaOut<'_> {
 struct ParamsOut<'a> {
     params: &'a Value,
     ids: Option<(u64, &'a str)>,
+    modern: Option<Version>,
+}
+
+impl ParamsOut<'_> {
+    fn adds_meta(&self) -> bool {
+        self.ids.is_some() || self.modern.is_some()
+    }
 }
 
 impl Serialize for ParamsOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Some((call_id, traceparent)) = self.ids else {
+        if !self.adds_meta() {
             return self.params.serialize(s);
-        };
+        }
         let map = match self.params {
             Value::Object(m) => Some(m),
             Value::Null => None,
@@ -229,8 +257,8 @@ impl Serialize for ParamsOut<'_> {
         }
         let meta = MetaOut {
             existing: map.and_then(|m| m.get("_meta")).and_then(Value::as_object),
-            call_id,
-            traceparent,
+            ids: self.ids,
+            modern: self.modern,
         };
         m.serialize_entry("_meta", &meta)?;
         m.end()
@@ -251,7 +279,7 @@ impl Serialize for MessageOut<'_> {
             m.serialize_entry("id", &id)?;
         }
         m.serialize_entry("method", self.method)?;
-        if !self.params.params.is_null() || self.params.ids.is_some() {
+        if !self.params.params.is_null() || self.params.adds_meta() {
             m.serialize_entry("params", &self.params)?;
         }
         m.end()
@@ -267,11 +295,28 @@ pub(crate) fn encode(
     ids: Option<(u64, &str)>,
     extra_capacity: usize,
 ) -> Option<Vec<u8>> {
+    encode_as(id, method, params, ids, None, extra_capacity)
+}
+
+/// [`encode`], with the 2026-07-28 per-request fields in `_meta` when `modern` names that
+/// revision.
+pub(crate) fn encode_as(
+    id: Option<u64>,
+    method: &str,
+    params: &Value,
+    ids: Option<(u64, &str)>,
+    modern: Option<Version>,
+    extra_capacity: usize,
+) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(192 + method.len() + extra_capacity);
     let msg = MessageOut {
         id,
         method,
-        params: ParamsOut { params, ids },
+        params: ParamsOut {
+            params,
+            ids,
+            modern,
+        },
     };
     serde_json::to_writer(&mut out, &msg).ok()?;
     Some(out)
@@ -284,6 +329,23 @@ pub(crate) fn initialize_params(version: Version) -> Value {
         "capabilities": {},
         "clientInfo": { "name": "gauntlet", "version": env!("CARGO_PKG_VERSION") },
     })
+}
+
+/// A `server/discover` result that lists 2026-07-28 (the only stateless revision gauntlet
+/// speaks).
+pub(crate) fn discovered(result: Option<Value>) -> Result<Value, CallFailure> {
+    let result = result.unwrap_or(Value::Null);
+    let listed = result
+        .get("supportedVersions")
+        .and_then(Value::as_array)
+        .is_some_and(|v| v.iter().any(|v| v == Version::V2026_07_28.as_str()));
+    if !listed {
+        return Err(CallFailure::new(
+            Outcome::Protocol(ProtocolError::Unexpected),
+            "server/discover: 2026-07-28 is not among the server's supportedVersions",
+        ));
+    }
+    Ok(result)
 }
 
 /// The revision an initialize result names (any revision gauntlet knows).
@@ -405,10 +467,22 @@ struct MetaHead {
     service_us: Option<Value>,
 }
 
+/// `resultType` (2026-07-28; absent before, meaning `complete`).
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum ResultType {
+    Complete,
+    InputRequired,
+    #[serde(other)]
+    Other,
+}
+
 #[derive(Deserialize)]
 struct ResultHead {
     #[serde(rename = "isError", default)]
     is_error: Option<bool>,
+    #[serde(rename = "resultType", default)]
+    result_type: Option<ResultType>,
     #[serde(rename = "_meta", default)]
     meta: Option<MetaHead>,
 }
@@ -426,7 +500,11 @@ pub(crate) fn outcome_of(body: Result<&RawValue, i32>, keep: bool) -> CallResult
         .meta
         .and_then(|m| m.service_us)
         .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
-    let outcome = if head.is_error == Some(true) {
+    let outcome = if head.result_type == Some(ResultType::InputRequired) {
+        // The driver declares no client capabilities: a server that needs input from it
+        // should have refused with -32021 rather than ask.
+        Outcome::Protocol(ProtocolError::Unexpected)
+    } else if head.is_error == Some(true) {
         Outcome::ToolError
     } else {
         Outcome::Ok
@@ -590,12 +668,27 @@ pub(crate) fn finish(mut body: Incoming) {
     });
 }
 
-/// Reads the answer to request `id` from a response.
-async fn read_answer(resp: Response<Incoming>, id: u64, keep: bool) -> CallResult {
+/// Reads the answer to request `id` from a response. `errors_in_body` (2026-07-28, whose
+/// servers answer 400 and 404 with a JSON-RPC error that says why): a non-2xx answer whose
+/// JSON body is a JSON-RPC error is that error's `RpcError`.
+async fn read_answer(
+    resp: Response<Incoming>,
+    id: u64,
+    keep: bool,
+    errors_in_body: bool,
+) -> CallResult {
     let status = resp.status();
     if !status.is_success() {
-        finish(resp.into_body());
-        return CallResult::failed(Outcome::HttpError(status.as_u16()));
+        let code = if errors_in_body && matches!(content_kind(resp.headers()), Kind::Json) {
+            error_in_body(resp.into_body()).await
+        } else {
+            finish(resp.into_body());
+            None
+        };
+        return CallResult::failed(match code {
+            Some(code) => Outcome::RpcError(code),
+            None => Outcome::HttpError(status.as_u16()),
+        });
     }
     let kind = content_kind(resp.headers());
     let mut body = resp.into_body();
@@ -613,6 +706,17 @@ async fn read_answer(resp: Response<Incoming>, id: u64, keep: bool) -> CallResul
             finish(body);
             CallResult::failed(Outcome::Protocol(ProtocolError::Unexpected))
         }
+    }
+}
+
+/// The code of the JSON-RPC error a (small) error body holds.
+async fn error_in_body(mut body: Incoming) -> Option<i32> {
+    let bytes = collect(&mut body, ERROR_BODY_LIMIT).await.ok()?;
+    match read_wire(&bytes) {
+        Wire::Response {
+            body: Err(code), ..
+        } => Some(code),
+        _ => None,
     }
 }
 
@@ -770,10 +874,10 @@ impl Session {
         headers: HeaderMap,
         timeout: Duration,
     ) -> Result<Session, CallFailure> {
-        if version.era() != Era::Session {
+        if version.era() == Era::LegacySse {
             return Err(failure(
                 Outcome::ClientError,
-                &format!("{version} is not a session-era revision (2025-03-26 … 2025-11-25)"),
+                &format!("{version} is spoken by the HTTP+SSE client (client_legacy), not here"),
             ));
         }
         let uri: Uri = url
@@ -921,8 +1025,12 @@ impl Session {
         req
     }
 
-    /// initialize + notifications/initialized.
+    /// What opens a session: initialize + notifications/initialized, or for 2026-07-28
+    /// (no handshake) `server/discover`.
     async fn handshake(&self) -> Result<Epoch, CallFailure> {
+        if self.requested.era() == Era::Stateless {
+            return self.discover().await;
+        }
         let id = internal_id();
         let params = initialize_params(self.requested);
         let body = encode(Some(id), "initialize", &params, None, 0)
@@ -931,7 +1039,7 @@ impl Session {
         let exchange = async {
             let resp = self.client.send(req).await.map_err(CallResult::failed)?;
             let sid = resp.headers().get(SESSION_ID).cloned();
-            let r = read_answer(resp, id, true).await;
+            let r = read_answer(resp, id, true, false).await;
             if r.outcome == Outcome::Ok {
                 Ok((sid, r))
             } else {
@@ -1013,6 +1121,34 @@ impl Session {
             .await
     }
 
+    /// 2026-07-28: `server/discover` must answer, listing the revision.
+    async fn discover(&self) -> Result<Epoch, CallFailure> {
+        let epoch = Epoch {
+            id: None,
+            version: Version::V2026_07_28,
+            init: Value::Null,
+        };
+        let (id, timeout) = (internal_id(), self.handshake_timeout);
+        let r = self
+            .exchange_in(
+                &epoch,
+                "server/discover",
+                &Value::Null,
+                id,
+                None,
+                timeout,
+                true,
+            )
+            .await;
+        if r.outcome != Outcome::Ok {
+            return Err(failure(r.outcome, "server/discover"));
+        }
+        Ok(Epoch {
+            init: discovered(r.result)?,
+            ..epoch
+        })
+    }
+
     async fn exchange(
         &self,
         method: &str,
@@ -1023,11 +1159,38 @@ impl Session {
         keep: bool,
     ) -> CallResult {
         let epoch = self.current();
+        let r = self
+            .exchange_in(&epoch, method, params, id, meta, timeout, keep)
+            .await;
+        if r.outcome == Outcome::HttpError(404) && epoch.version.era() == Era::Session {
+            self.lost(&epoch);
+        }
+        r
+    }
+
+    /// One request in `epoch`. A 2026-07-28 request carries the per-request `_meta` and the
+    /// headers that mirror the body (`Mcp-Method`, `Mcp-Name`).
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange_in(
+        &self,
+        epoch: &Epoch,
+        method: &str,
+        params: &Value,
+        id: u64,
+        meta: Option<CallMeta>,
+        timeout: Duration,
+        keep: bool,
+    ) -> CallResult {
+        let stateless = epoch.version.era() == Era::Stateless;
         let ids = meta.as_ref().map(|m| (m.call_id, m.traceparent.as_str()));
-        let Some(body) = encode(Some(id), method, params, ids, 0) else {
+        let modern = stateless.then_some(epoch.version);
+        let Some(body) = encode_as(Some(id), method, params, ids, modern, 0) else {
             return CallResult::failed(Outcome::ClientError);
         };
-        let mut req = self.request_to(Method::POST, Some(&epoch), Bytes::from(body));
+        let mut req = self.request_to(Method::POST, Some(epoch), Bytes::from(body));
+        if stateless && !mirror_headers(req.headers_mut(), method, params) {
+            return CallResult::failed(Outcome::ClientError);
+        }
         if let Some(m) = meta {
             let h = req.headers_mut();
             h.insert(CALL_ID, HeaderValue::from(m.call_id));
@@ -1038,18 +1201,14 @@ impl Session {
         }
         let round = async {
             match self.client.send(req).await {
-                Ok(resp) => read_answer(resp, id, keep).await,
+                Ok(resp) => read_answer(resp, id, keep, stateless).await,
                 Err(o) => CallResult::failed(o),
             }
         };
-        let r = match tokio::time::timeout(timeout, round).await {
+        match tokio::time::timeout(timeout, round).await {
             Ok(r) => r,
             Err(_) => CallResult::failed(Outcome::Timeout),
-        };
-        if r.outcome == Outcome::HttpError(404) {
-            self.lost(&epoch);
         }
-        r
     }
 
     /// Ends the session: DELETE with its `Mcp-Session-Id` (2xx, 404 — already gone — and
@@ -1075,6 +1234,24 @@ impl Session {
             }
         }
     }
+}
+
+/// `Mcp-Method` and, for the methods that name something, `Mcp-Name` (Base64 sentinel when
+/// the name is not plain ASCII). `false` if a value cannot be a header.
+fn mirror_headers(h: &mut HeaderMap, method: &str, params: &Value) -> bool {
+    let Ok(m) = HeaderValue::from_str(method) else {
+        return false;
+    };
+    h.insert(MCP_METHOD, m);
+    if let Some(name) = super::modern::name_of(method, params.as_object()) {
+        match HeaderValue::from_str(&super::modern::encode_header_value(&name)) {
+            Ok(v) => {
+                h.insert(MCP_NAME, v);
+            }
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,9 +20,10 @@
 //! runtime thread that lives as long as the session.
 
 use super::client::{
-    CallFailure, CallMeta, CallResult, MAX_ANSWER, Requester, classify_io, encode,
-    initialize_params, internal_id, negotiated,
+    CallFailure, CallMeta, CallResult, MAX_ANSWER, Requester, classify_io, discovered, encode,
+    encode_as, initialize_params, internal_id, negotiated,
 };
+use super::modern;
 use super::pending::Pending;
 use super::protocol::{Era, Version};
 use super::stdio::{Line, read_line};
@@ -111,8 +112,65 @@ impl StdioSession {
         timeout: Duration,
     ) -> Result<StdioSession, CallFailure> {
         let mut s = StdioSession::start(cmd)?;
-        s.initialize(version, timeout).await?;
+        if version.era() == Era::Stateless {
+            s.discover(timeout).await?;
+        } else {
+            s.initialize(version, timeout).await?;
+        }
         Ok(s)
+    }
+
+    /// Spawns the server and finds its era the way the 2026-07-28 revision asks of a client
+    /// that speaks both: `server/discover` first (answered: 2026-07-28; a 2026-07-28 error
+    /// code: refused, no fallback; any other error or silence for `probe`: initialize).
+    pub async fn spawn_auto(
+        cmd: &StdioCommand,
+        probe: Duration,
+        timeout: Duration,
+    ) -> Result<StdioSession, CallFailure> {
+        let mut s = StdioSession::start(cmd)?;
+        match s.discover(probe.min(timeout)).await {
+            Ok(()) => Ok(s),
+            Err(e) if matches!(e.outcome, Outcome::RpcError(c) if modern::code::is_modern(c)) => {
+                Err(e)
+            }
+            Err(e) if matches!(e.outcome, Outcome::Transport(_)) => Err(e),
+            Err(_) => {
+                s.initialize(Version::LATEST_SESSION, timeout).await?;
+                Ok(s)
+            }
+        }
+    }
+
+    /// 2026-07-28 has no handshake: `server/discover` must list the revision; later requests
+    /// carry it in `_meta`.
+    pub async fn discover(&mut self, timeout: Duration) -> Result<(), CallFailure> {
+        let before = self.version;
+        self.version = Version::V2026_07_28;
+        let r = self
+            .exchange(
+                "server/discover",
+                &Value::Null,
+                internal_id(),
+                None,
+                timeout,
+                true,
+            )
+            .await;
+        let result = match r.outcome {
+            Outcome::Ok => discovered(r.result),
+            other => Err(CallFailure::new(other, "server/discover")),
+        };
+        match result {
+            Ok(v) => {
+                self.init = v;
+                Ok(())
+            }
+            Err(e) => {
+                self.version = before;
+                Err(e)
+            }
+        }
     }
 
     /// Spawns the server without a handshake (inside a Tokio runtime: the reader and writer
@@ -278,7 +336,8 @@ impl StdioSession {
         timeout: Duration,
         keep: bool,
     ) -> CallResult {
-        let Some(mut line) = encode(Some(id), method, params, ids, 1) else {
+        let modern = (self.version.era() == Era::Stateless).then_some(self.version);
+        let Some(mut line) = encode_as(Some(id), method, params, ids, modern, 1) else {
             return CallResult::failed(Outcome::ClientError);
         };
         line.push(b'\n');

@@ -144,7 +144,8 @@ fn request<S: Service>(
             .and_then(|v| v.as_str());
         session.set_version(negotiate(requested));
     }
-    let ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+    let mut ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+    ctx.transport = super::service::TransportKind::HttpSse;
     let token = ctx.cancel.clone();
     let id = r.id.clone();
     let handled = front.service.request(r, ctx);

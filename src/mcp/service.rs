@@ -66,8 +66,21 @@ impl Handled {
 /// Which front end a request came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
+    /// Streamable HTTP.
     Http,
+    /// The 2024-11-05 HTTP+SSE transport.
+    HttpSse,
     Stdio,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Http => "streamable-http",
+            TransportKind::HttpSse => "http+sse",
+            TransportKind::Stdio => "stdio",
+        }
+    }
 }
 
 /// Where the notifications a request sends go: its own SSE stream (or stdout), or the

@@ -4,7 +4,8 @@
 
 use super::http::MAX_BODY;
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, RequestId, code};
-use super::protocol::negotiate;
+use super::modern;
+use super::protocol::{Version, negotiate};
 use super::service::{
     CallContext, Notifier, Reply, Service, TransportKind, cancel_from, run_cancellable,
 };
@@ -187,8 +188,13 @@ async fn answer<S: Service>(
     arrival: u64,
     tx: mpsc::UnboundedSender<Message>,
 ) {
+    let era = match stateless_era(&r) {
+        Ok(era) => era,
+        Err(e) => return send_error(&tx, Some(r.id), e),
+    };
     let ctx = CallContext {
-        session: session.clone(),
+        // A 2026-07-28 request brings its own revision and log level.
+        session: era.clone().unwrap_or_else(|| session.clone()),
         transport: TransportKind::Stdio,
         arrival_ns: arrival,
         traceparent: None,
@@ -197,21 +203,44 @@ async fn answer<S: Service>(
         cancel: CancellationToken::new(),
     };
     let token = ctx.cancel.clone();
-    let id = r.id.clone();
+    let (id, method) = (r.id.clone(), r.method.clone());
     let handled = service.request(r, ctx);
     if let Some(reply) = run_cancellable(session, id.clone(), token, handled.reply).await {
-        let result = match reply {
+        let mut result = match reply {
             Reply { http: Some(f), .. } => Err(ErrorObject::new(
                 code::INTERNAL_ERROR,
                 format!("HTTP {} (simulated)", f.status),
             )),
             Reply { result, .. } => result,
         };
+        if let (Some(_), Ok(v)) = (&era, &mut result) {
+            modern::decorate(&method, v, service.server_info().as_ref());
+        }
         let _ = tx.send(Message::Response(jsonrpc::Response {
             id: Some(id),
             result,
         }));
     }
+}
+
+/// For a 2026-07-28 request (its revision in `_meta`, no initialize), a one-request session
+/// with the revision and the log level it names; `None` for a request of the session's era.
+/// The per-request rules that do not concern HTTP headers apply as over HTTP.
+fn stateless_era(r: &Request) -> Result<Option<Arc<Session>>, ErrorObject> {
+    if !modern::claims_modern(&http::HeaderMap::new(), r) {
+        return Ok(None);
+    }
+    let asked = modern::check_meta(r).map_err(|rejection| rejection.error)?;
+    if modern::REMOVED.contains(&r.method.as_str()) || r.method == "subscriptions/listen" {
+        // Listen streams are served over HTTP only.
+        return Err(ErrorObject::new(
+            code::METHOD_NOT_FOUND,
+            format!("method not found: {} (over stdio, 2026-07-28)", r.method),
+        ));
+    }
+    let s = Session::new(None, Version::V2026_07_28);
+    s.set_log_level(asked.log_level);
+    Ok(Some(s))
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(mut out: W, mut rx: mpsc::UnboundedReceiver<Message>) {

@@ -15,8 +15,8 @@
 use super::hist::{self, Latency, ns_to_us};
 use super::series::{Series, SeriesState};
 use super::summary::{
-    CallStats, EventEntry, EventEntryKind, LatencyHistogram, ProcessSecond, SCHEMA_VERSION,
-    Saturation, SecondStats, Summary, rfc3339_utc,
+    CallStats, EventEntry, EventEntryKind, GatewaySecond, LatencyHistogram, ProcessSecond,
+    SCHEMA_VERSION, Saturation, SecondStats, Summary, rfc3339_utc,
 };
 use super::{CLASS_COUNT, OK, OUTCOME_CLASSES, class_index, has_detail};
 use crate::plan::phase::{Phase, Phases};
@@ -160,6 +160,9 @@ pub struct Recorder {
     events: Vec<EventEntry>,
     capped_events: usize,
     omitted_events: u64,
+    /// Ok calls, and how many of them brought the mock's service time back.
+    ok_calls: u64,
+    ok_with_service_time: u64,
 }
 
 impl Recorder {
@@ -193,12 +196,18 @@ impl Recorder {
             events: Vec::new(),
             capped_events: 0,
             omitted_events: 0,
+            ok_calls: 0,
+            ok_with_service_time: 0,
         }
     }
 
     /// One call. O(1) amortised; never fails (a key outside the table is recorded under
     /// [`UNKNOWN_SERVER`], tool `key:<n>`).
     pub fn add(&mut self, s: &Sample) {
+        if s.outcome == Outcome::Ok {
+            self.ok_calls += 1;
+            self.ok_with_service_time += u64::from(s.service_us.is_some());
+        }
         let latency_us = self.latency_us(s);
         self.calls
             .entry((s.phase, s.key))
@@ -248,7 +257,37 @@ impl Recorder {
             driver_cpu_pct: finite(driver_cpu_pct),
             mocks_cpu_pct: finite(mocks_cpu_pct),
             rss_mb: round3(rss_bytes as f64 / (1024.0 * 1024.0)),
+            gateway: None,
         });
+    }
+
+    /// Ok calls so far, and how many brought the service time the mock reported back.
+    pub fn service_time_seen(&self) -> (u64, u64) {
+        (self.ok_calls, self.ok_with_service_time)
+    }
+
+    /// A launched gateway's figures for `second` (after [`Recorder::record_process`] for it).
+    pub fn record_gateway(
+        &mut self,
+        second: i64,
+        cpu_pct: f64,
+        rss_bytes: u64,
+        processes: usize,
+        backends: usize,
+    ) {
+        let g = GatewaySecond {
+            cpu_pct: if cpu_pct.is_finite() {
+                round3(cpu_pct)
+            } else {
+                0.0
+            },
+            rss_mb: round3(rss_bytes as f64 / (1024.0 * 1024.0)),
+            processes: processes as u64,
+            backends: backends as u64,
+        };
+        if let Some(p) = self.process.iter_mut().rev().find(|p| p.second == second) {
+            p.gateway = Some(g);
+        }
     }
 
     /// What the per-second series holds now.
@@ -287,6 +326,10 @@ impl Recorder {
             events,
             timeseries,
             process,
+            protocols: Vec::new(),
+            served: Vec::new(),
+            gateway: None,
+            propagation: None,
             windows: Vec::new(),
         }
     }
@@ -395,7 +438,7 @@ fn span_secs(first_ns: i64, last_ns: i64) -> f64 {
     (i128::from(last_ns) - i128::from(first_ns)) as f64 / 1e9
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -52,9 +52,115 @@ pub struct Summary {
     /// One entry per second (of intended start) × server that had calls.
     pub timeseries: Vec<SecondStats>,
     pub process: Vec<ProcessSecond>,
+    /// The revision and transport spoken with each target.
+    #[serde(default)]
+    pub protocols: Vec<ProtocolUsed>,
+    /// What each in-process mock server's clients spoke (the driver, or the gateway), with
+    /// the requests of each revision and transport.
+    #[serde(default)]
+    pub served: Vec<ProtocolServed>,
+    /// The gateway under test (absent under `gateway: none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayInfo>,
+    /// What reached the mocks of what the driver sent, and what came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<Propagation>,
     /// Every fault occurrence of the timeline, planned and actual (empty without faults).
     #[serde(default)]
     pub windows: Vec<FaultWindow>,
+}
+
+/// The gateway under test: how it was reached, its names for the scenario's tools, and how
+/// it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayInfo {
+    /// `launched` or `running`.
+    pub kind: String,
+    pub url: String,
+    /// The argv it was started with (launched gateways).
+    #[serde(default)]
+    pub command: Vec<String>,
+    pub names: Vec<GatewayName>,
+    /// Set when it exited before the run ended: how.
+    #[serde(default)]
+    pub exited_during_run: Option<String>,
+    /// Processes still running after SIGTERM and the grace period, killed.
+    #[serde(default)]
+    pub killed_at_teardown: u64,
+    /// Processes left behind outside its group, killed at the end.
+    #[serde(default)]
+    pub swept_at_teardown: u64,
+}
+
+/// A scenario tool and its name at the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayName {
+    pub server: String,
+    pub tool: String,
+    pub name: String,
+    /// `discovered` (matched against tools/list) or `given` (`tool_names:`).
+    pub how: String,
+}
+
+/// Design §7, propagation: of the tools/call requests the in-process mocks received, how many
+/// carried the driver's call id and a traceparent; of the driver's ok calls, how many brought
+/// the mock's service time back. Shares are null when there is nothing to divide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Propagation {
+    pub backend_calls: u64,
+    pub with_call_id: u64,
+    pub call_id_share: Option<f64>,
+    pub with_traceparent: u64,
+    pub traceparent_share: Option<f64>,
+    pub ok_calls: u64,
+    pub with_service_time: u64,
+    pub service_time_share: Option<f64>,
+}
+
+impl Propagation {
+    pub fn new(
+        backend_calls: u64,
+        with_call_id: u64,
+        with_traceparent: u64,
+        ok: (u64, u64),
+    ) -> Self {
+        let share =
+            |n: u64, of: u64| (of > 0).then(|| super::recorder::round3(n as f64 / of as f64));
+        Propagation {
+            backend_calls,
+            with_call_id,
+            call_id_share: share(with_call_id, backend_calls),
+            with_traceparent,
+            traceparent_share: share(with_traceparent, backend_calls),
+            ok_calls: ok.0,
+            with_service_time: ok.1,
+            service_time_share: share(ok.1, ok.0),
+        }
+    }
+}
+
+/// Requests one mock server answered in one revision over one transport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolServed {
+    pub server: String,
+    pub revision: String,
+    pub era: String,
+    pub transport: String,
+    pub requests: u64,
+}
+
+/// What the driver spoke with one target (a mock server, or `gateway`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolUsed {
+    pub target: String,
+    /// The revision in use: the one the server chose at initialize, or 2026-07-28.
+    pub revision: String,
+    /// `legacy-sse`, `session` or `stateless`.
+    pub era: String,
+    /// `streamable-http`, `http+sse` or `stdio`.
+    pub transport: String,
+    /// Found by `protocol: auto` rather than named by the scenario.
+    pub probed: bool,
 }
 
 /// One occurrence of a fault: when the timeline planned it and when the mock really switched
@@ -186,6 +292,19 @@ pub struct ProcessSecond {
     pub mocks_cpu_pct: Option<f64>,
     /// Resident memory in MiB.
     pub rss_mb: f64,
+    /// A launched gateway and everything it started: CPU (percent of one core), resident
+    /// memory (MiB), processes, and of those the stdio backends it spawned. Absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySecond>,
+}
+
+/// One second of a launched gateway's process tree.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GatewaySecond {
+    pub cpu_pct: f64,
+    pub rss_mb: f64,
+    pub processes: u64,
+    pub backends: u64,
 }
 
 /// An [`Event`] as results.json holds it: `{"at_ns": …, "event": "<kind>", …fields}`.

@@ -18,7 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 pub fn run(args: &MockArgs) -> Result<()> {
     let spawn_ns = crate::clock::now_ns();
-    let catalogs = load_all(&args.catalogs)?;
+    let catalogs = match (&args.scenario, &args.server) {
+        (Some(path), Some(name)) => vec![scenario_server(path, name)?],
+        _ => load_all(&args.catalogs)?,
+    };
     let raw = match &args.ledger {
         Some(path) => Some(RawWriter::create(path).map_err(|e| {
             Error::Input(format!("cannot write the ledger {}: {e}", path.display()))
@@ -93,6 +96,17 @@ fn serve_http_mocks(mocks: Vec<Mock>, args: &MockArgs) -> Result<()> {
         eprintln!("{}: {} requests", s.server, s.requests);
     }
     Ok(())
+}
+
+/// Server `name` of the scenario at `path`, with its overrides applied.
+fn scenario_server(path: &std::path::Path, name: &str) -> Result<Catalog> {
+    let s = crate::scenario::load(path)?;
+    let server = s
+        .servers
+        .iter()
+        .find(|x| x.name == name)
+        .ok_or_else(|| Error::Input(format!("{} has no server `{name}`", path.display())))?;
+    Ok(crate::driver::mocks::effective_catalog(server))
 }
 
 /// Reads every catalogue and reports every mistake, not only the first.

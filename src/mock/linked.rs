@@ -10,7 +10,7 @@ use super::Mock;
 use crate::clock;
 use crate::fault::backchannel::{FromMock, Link, Planned, ToMock};
 use crate::fault::runner::{Runner, Target};
-use crate::fault::{Live, Scheduled};
+use crate::fault::{FaultKind, Live, Scheduled};
 use crate::mcp::jsonrpc::{Message, Notification};
 use crate::mcp::session::Session;
 use crate::scenario::spec::CrashSpec;
@@ -140,8 +140,12 @@ pub async fn run_faults(
         let Some(ToMock::Faults { t0_ns, faults }) = msg else {
             return;
         };
-        let scheduled = schedule(&target.mock, &faults);
         let t0 = instant_of(t0_ns);
+        // A process spawned after a crash's time (a gateway started it again) is not the one
+        // that crashed.
+        let now = Instant::now();
+        let mut scheduled = schedule(&target.mock, &faults);
+        scheduled.retain(|o| !matches!(o.kind, FaultKind::Crash(_)) || t0 + o.start >= now);
         let runner = Runner::new(target.clone(), scheduled, Arc::new(Mutex::new(Vec::new())));
         tokio::spawn(runner.run(t0, stop.clone()));
     }

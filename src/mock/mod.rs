@@ -6,6 +6,7 @@
 //! | [`template`] | `{{…}}` result templates, compiled once, rendered per call |
 //! | [`server`] | [`server::MockServer`]: a catalogue behind the MCP [`Service`](crate::mcp::service::Service) |
 //! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
+//! | [`eras`] | requests counted per revision and transport (how a gateway reached the server) |
 //! | [`linked`] | a stdio mock linked to its run (`GAUNTLET_RUN`): faults in; spawn, ready, calls, exit out |
 //! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
 //! | [`cli`] | `gauntlet mock` |
@@ -19,6 +20,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod control;
+pub mod eras;
 pub mod ledger;
 pub mod linked;
 pub mod lists;

@@ -24,6 +24,10 @@ pub struct MockServer {
     pub seed: u64,
     /// The server's name hashed once: decisions differ between servers with one seed.
     name_hash: u64,
+    /// `serverInfo`, built once.
+    info: Value,
+    /// What the clients spoke.
+    pub eras: super::eras::Eras,
     /// The faults on now (switched by the run's timeline): consulted as each request arrives.
     pub faults: Arc<crate::fault::Live>,
 }
@@ -32,6 +36,8 @@ impl MockServer {
     pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
         MockServer {
             name_hash: str_hash(&catalog.name),
+            info: lists::server_info(&catalog),
+            eras: super::eras::Eras::default(),
             faults: Arc::new(crate::fault::Live::new(seed ^ str_hash(&catalog.name))),
             catalog,
             ledger,
@@ -88,6 +94,7 @@ impl MockServer {
 
 impl Service for MockServer {
     fn request(&self, req: Request, ctx: CallContext) -> Handled {
+        self.eras.count(ctx.session.version(), ctx.transport);
         let ticket = self.ledger.arrive(self.arrival(&req, &ctx));
         let mut fx = self.fault_effects(&req.method, &ticket, &ctx);
         let hold = std::mem::take(&mut fx.hold);
@@ -134,7 +141,7 @@ impl Service for MockServer {
     }
 
     fn server_info(&self) -> Option<Value> {
-        Some(lists::server_info(&self.catalog))
+        Some(self.info.clone())
     }
 }
 

@@ -910,3 +910,123 @@ async fn misbehave(mut s: TcpStream, mode: Mode, id: u64) {
     let mut sink = [0u8; 1024];
     while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2026-07-28: how a stateless session opens, what each request carries, and how the era's
+// answers are classified.
+
+/// A raw 2026-07-28 server: `server/discover` answered, then each tools/call answered with the
+/// next of `answers` (status, body with `{id}` replaced by the request id).
+async fn modern_raw(answers: Vec<(&'static str, &'static str)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut answers = answers.into_iter();
+        while let Some((headers, body)) = read_request(&mut s).await {
+            let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let id = msg["id"].as_u64().unwrap_or(0);
+            let method = msg["method"].as_str().unwrap_or("").to_string();
+            seen2.lock().unwrap().push(Seen { headers, body: msg });
+            let (status, text) = if method == "server/discover" {
+                (
+                    "200 OK",
+                    r#"{"jsonrpc":"2.0","id":{id},"result":{"resultType":"complete","supportedVersions":["2026-07-28"],"capabilities":{"tools":{}}}}"#,
+                )
+            } else {
+                answers
+                    .next()
+                    .unwrap_or(("500 Internal Server Error", "done"))
+            };
+            let body = text.replace("{id}", &id.to_string());
+            let ct = body.starts_with('{').then_some("application/json");
+            s.write_all(&response(status, "", ct, body.as_bytes()))
+                .await
+                .unwrap();
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn modern_session_requests_and_error_classes() {
+    let answers = vec![
+        (
+            "200 OK",
+            r#"{"jsonrpc":"2.0","id":{id},"result":{"resultType":"complete","content":[]}}"#,
+        ),
+        (
+            "400 Bad Request",
+            r#"{"jsonrpc":"2.0","id":{id},"error":{"code":-32020,"message":"m"}}"#,
+        ),
+        (
+            "400 Bad Request",
+            r#"{"jsonrpc":"2.0","id":{id},"error":{"code":-32021,"message":"m"}}"#,
+        ),
+        (
+            "400 Bad Request",
+            r#"{"jsonrpc":"2.0","id":{id},"error":{"code":-32022,"message":"m"}}"#,
+        ),
+        (
+            "404 Not Found",
+            r#"{"jsonrpc":"2.0","id":{id},"error":{"code":-32601,"message":"m"}}"#,
+        ),
+        ("400 Bad Request", "not json"),
+        (
+            "200 OK",
+            r#"{"jsonrpc":"2.0","id":{id},"result":{"resultType":"input_required","inputRequests":{}}}"#,
+        ),
+    ];
+    let (url, seen) = modern_raw(answers).await;
+    let s = Session::connect(
+        &HttpClient::new(),
+        &url,
+        Version::V2026_07_28,
+        HeaderMap::new(),
+        T,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect: {e}"));
+    assert_eq!(s.version(), Version::V2026_07_28);
+    assert_eq!(s.session_id(), None);
+    let mut outcomes = Vec::new();
+    for i in 1..=7 {
+        let r = s
+            .call("tools/call", tool("héllo wörld", json!({})), meta(i), T)
+            .await;
+        outcomes.push(r.outcome);
+    }
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Ok,
+            Outcome::RpcError(-32020),
+            Outcome::RpcError(-32021),
+            Outcome::RpcError(-32022),
+            Outcome::RpcError(-32601),
+            Outcome::HttpError(400),
+            Outcome::Protocol(ProtocolError::Unexpected),
+        ]
+    );
+    assert!(
+        !s.needs_reinit(),
+        "a 404 in 2026-07-28 is not a lost session"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].body["method"], "server/discover");
+    let call = &seen[1];
+    assert_eq!(call.header("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(call.header("mcp-method"), Some("tools/call"));
+    let name = call.header("mcp-name").expect("Mcp-Name");
+    assert_eq!(
+        gauntlet::mcp::modern::decode_header_value(name).as_deref(),
+        Some("héllo wörld")
+    );
+    assert_eq!(call.header("mcp-session-id"), None);
+    let m = &call.body["params"]["_meta"];
+    assert_eq!(m["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+    assert!(m["io.modelcontextprotocol/clientCapabilities"].is_object());
+    assert_eq!(m["dev.gauntlet/call-id"], 1);
+}

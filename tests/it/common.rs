@@ -380,6 +380,177 @@ impl Drop for MockProc {
     }
 }
 
+/// A peer MCP server (tests/peers/*/server.*) as a child process: it prints
+/// `LISTENING <url>` on stdout once it accepts connections, and `SESSION protocol=<revision>` for
+/// every session it serves. Its stdin stays open (a peer server exits when it closes, so it
+/// cannot outlive the test process); it is killed on drop.
+pub struct PeerServer {
+    what: String,
+    child: Child,
+    url: String,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    _stdin: Option<std::process::ChildStdin>,
+}
+
+impl PeerServer {
+    /// How long a peer server has to announce itself (an interpreter starting on a loaded machine).
+    pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Starts `cmd` and waits for its `LISTENING http://127.0.0.1:<port>/…` line. `what` names
+    /// the server in failure messages.
+    pub fn spawn(what: &str, cmd: &mut Command) -> PeerServer {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let shown = format!("{cmd:?}");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what} ({shown}): {e}"));
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stderr_log = Arc::clone(&stderr);
+        let tag = what.to_string();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                eprintln!("[{tag}] {line}");
+                let mut log = stderr_log.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+
+        // Every stdout line is kept (the SESSION lines come during the run) and, until the server
+        // is ready, also sent to the channel.
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<String>();
+        let stdout_pipe = child.stdout.take().expect("stdout is piped");
+        let kept = Arc::clone(&lines);
+        thread::spawn(move || {
+            for line in BufReader::new(stdout_pipe).lines().map_while(Result::ok) {
+                kept.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+
+        let stdin = child.stdin.take();
+        let mut server = PeerServer {
+            what: what.to_string(),
+            child,
+            url: String::new(),
+            lines,
+            stderr,
+            _stdin: stdin,
+        };
+        let deadline = Instant::now() + Self::READY_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.trim().strip_prefix("LISTENING ") {
+                        let url = url.trim();
+                        assert!(
+                            url.starts_with("http://127.0.0.1:"),
+                            "{what} must listen on 127.0.0.1, announced {url}"
+                        );
+                        server.url = url.to_string();
+                        return server;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => server.fail(&format!(
+                    "{what} ({shown}) printed no LISTENING line within {:?}",
+                    Self::READY_TIMEOUT
+                )),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = server.child.wait().ok();
+                    server.fail(&format!(
+                        "{what} ({shown}) exited before it was ready ({status:?})"
+                    ))
+                }
+            }
+        }
+    }
+
+    fn fail(&self, why: &str) -> ! {
+        // Give the readers a moment to collect the last lines of a dying process.
+        thread::sleep(Duration::from_millis(200));
+        panic!(
+            "{why}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout().join("\n"),
+            tail(&self.stderr(), 60)
+        );
+    }
+
+    /// The URL it announced (`http://127.0.0.1:PORT/mcp` or `…/sse`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Every line it printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What it printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The revision of every session it reported (`SESSION protocol=<revision>` lines), waiting
+    /// up to `timeout` for at least `at_least` of them (the lines travel through a pipe).
+    pub fn session_revisions(&self, at_least: usize, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got: Vec<String> = self
+                .stdout()
+                .iter()
+                .filter_map(|l| l.trim().strip_prefix("SESSION protocol="))
+                .map(str::to_string)
+                .collect();
+            if got.len() >= at_least || Instant::now() >= deadline {
+                return got;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The name it was started under.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// Closes its stdin (as the test process's death would).
+    pub fn close_stdin(&mut self) {
+        self._stdin = None;
+    }
+
+    /// Waits up to `timeout` for it to exit. `None`: still running.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() >= deadline => return None,
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("waiting for {}: {e}", self.what),
+            }
+        }
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `serving <name> at http://127.0.0.1:<port>/mcp` → (name, url).
 fn parse_serving(line: &str) -> Option<(String, String)> {
     let rest = line.trim().strip_prefix("serving ")?;

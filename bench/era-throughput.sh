@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Mock tools/call throughput in each protocol era, side by side in the same run, on one mock.
+#
+#   bench/era-throughput.sh              # 3 rounds of 10 s per measurement
+#   ROUNDS=1 DURATION=5 bench/era-throughput.sh
+#
+# One `gauntlet mock mock-servers/echo.yaml` process (pinned to CPU $SERVER_CPU) serves tools/call
+# of `echo` with JSON answers. Each round measures, in an order that flips every round:
+#   - wrk -c64 (pinned to CPU $WRK_CPU) with bench/mcp-call.lua, the foundation benchmark's
+#     method: the session era (2025-11-25, one session) and the stateless era (2026-07-28: per
+#     request `_meta`, Mcp-Method / Mcp-Name headers);
+#   - gauntlet's driver (closed model, 64 sessions, 10 s) in 2024-11-05 (HTTP+SSE: wrk cannot
+#     speak it), 2025-11-25 and 2026-07-28, so the legacy transport is compared with the others
+#     by the same client.
+# Reported: medians of calls/s and p99 per era, and the ratios stateless/session (wrk and driver)
+# and legacy/session (driver). The stateless era should not be slower than the session era
+# (exit 1 if the wrk ratio is below MIN_RATIO). Numbers go to docs/benchmarks.md by hand.
+#
+# Environment: ROUNDS [3]  DURATION [10] (s)  WARMUP [2] (s)  SERVER_CPU [0]  WRK_CPU [1]
+#              MIN_RATIO [0.95]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+SERVER_CPU="${SERVER_CPU-0}"
+WRK_CPU="${WRK_CPU-1}"
+MIN_RATIO="${MIN_RATIO:-0.95}"
+CONNS=64
+WORK="$(mktemp -d)"
+MOCK_PID=""
+cleanup() {
+    if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf 'era-throughput: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+PIN_SERVER=(); PIN_WRK=()
+if command -v taskset >/dev/null; then
+    [ -n "$SERVER_CPU" ] && PIN_SERVER=(taskset -c "$SERVER_CPU")
+    [ -n "$WRK_CPU" ] && PIN_WRK=(taskset -c "$WRK_CPU")
+fi
+cargo build --release --quiet --bin gauntlet
+BIN="$ROOT/target/release/gauntlet"
+
+"${PIN_SERVER[@]}" "$BIN" mock mock-servers/echo.yaml --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
+MOCK_PID=$!
+for _ in $(seq 100); do grep -q serving "$WORK/mock.out" && break; sleep 0.05; done
+URL="$(awk '/serving/ {print $4; exit}' "$WORK/mock.out")"
+[ -n "$URL" ] || die "the mock did not start: $(cat "$WORK/mock.err")"
+
+session() {
+    curl -si -X POST "$URL" -H 'content-type: application/json' \
+        -H 'accept: application/json, text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
+        | awk 'tolower($1)=="mcp-session-id:" {print $2}' | tr -d '\r'
+}
+
+# wrk_era session|stateless: prints "calls/s p99_ms".
+wrk_era() {
+    local sid="-" secs
+    [ "$1" = session ] && sid="$(session)"
+    for secs in "$WARMUP" "$DURATION"; do
+        "${PIN_WRK[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s -s bench/mcp-call.lua "$URL" \
+            -- "$sid" "$1" >"$WORK/wrk.out" 2>&1 || die "wrk ($1) failed: $(cat "$WORK/wrk.out")"
+    done
+    grep -q ' bad=0 non200=0 err_connect=0 err_read=0 err_write=0 err_timeout=0' "$WORK/wrk.out" \
+        || die "wrk ($1) saw bad answers: $(grep WRK_RESULT "$WORK/wrk.out")"
+    awk '/WRK_RESULT/ {for (i=1;i<=NF;i++) {split($i,kv,"="); v[kv[1]]=kv[2]} printf "%.0f %.3f\n", v["rps"], v["p99_us"]/1000}' "$WORK/wrk.out"
+}
+
+# driver_era REVISION: prints "calls/s p99_ms" of a closed-model run.
+driver_era() {
+    cat >"$WORK/scenario.yaml" <<EOF
+name: era-throughput
+duration: ${DURATION}s
+protocol: $1
+servers:
+  echo: { catalog: $ROOT/mock-servers/echo.yaml }
+gateway: { url: "$URL" }
+load:
+  model: closed
+  sessions: $CONNS
+  timeout: 5s
+  mix: [ { call: echo.echo, args: { text: hello } } ]
+EOF
+    rm -rf "$WORK/g"
+    "${PIN_WRK[@]}" "$BIN" run "$WORK/scenario.yaml" --quiet --out "$WORK/g" >/dev/null \
+        || die "gauntlet run ($1) failed"
+    python3 - "$WORK/g/results.json" "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = [x for x in r["calls"] if x["phase"] == "steady"][0]
+assert c["ok"] == c["count"], f'{sys.argv[2]}: {c["outcomes"]}'
+assert r["protocols"][0]["revision"] == sys.argv[2], r["protocols"]
+print(f'{c["ok"] / r["duration_s"]:.0f} {c["latency_ms"]["p99"]:.3f}')
+PY
+}
+
+MEASURES=(wrk:session wrk:stateless driver:2024-11-05 driver:2025-11-25 driver:2026-07-28)
+for r in $(seq "$ROUNDS"); do
+    order=("${MEASURES[@]}")
+    if [ $((r % 2)) = 0 ]; then
+        order=(); for ((i=${#MEASURES[@]}-1; i>=0; i--)); do order+=("${MEASURES[i]}"); done
+    fi
+    for m in "${order[@]}"; do
+        tool=${m%%:*} era=${m#*:}
+        if [ "$tool" = wrk ]; then line=$(wrk_era "$era"); else line=$(driver_era "$era"); fi
+        log "round $r  $tool $era: $line"
+        echo "$r $line" >>"$WORK/$tool-$era.txt"
+    done
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+col() { awk -v c="$2" '{print $c}' "$WORK/$1.txt" | median; }
+# ratio A B: the median over rounds of A/B (calls/s measured in the same round).
+ratio() { join "$WORK/$1.txt" "$WORK/$2.txt" | awk '{print $2 / $4}' | median | xargs printf '%.2f'; }
+
+echo "| client | era | calls/s | p99 ms |"
+echo "|---|---|---:|---:|"
+for m in "${MEASURES[@]}"; do
+    tool=${m%%:*} era=${m#*:}
+    printf '| %s | %s | %.0f | %s |\n' "$tool" "$era" "$(col "$tool-$era" 2)" "$(col "$tool-$era" 3)"
+done
+echo
+w=$(ratio wrk-stateless wrk-session)
+echo "stateless / session: wrk $w, driver $(ratio driver-2026-07-28 driver-2025-11-25); legacy SSE / session (driver): $(ratio driver-2024-11-05 driver-2025-11-25)"
+echo "(medians of $ROUNDS rounds of ${DURATION} s; mock pinned to CPU ${SERVER_CPU:-none}, clients to CPU ${WRK_CPU:-none})"
+awk -v r="$w" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || die "stateless/session $w is below $MIN_RATIO"
