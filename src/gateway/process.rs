@@ -379,7 +379,13 @@ mod tests {
         assert!(alive(g.pid()));
         let pid = g.pid();
         g.stop(Duration::from_millis(200));
-        let left = tree(&all_processes(), pid);
+        // SIGKILLed processes take a moment to be gone.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut left = tree(&all_processes(), pid);
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            left = tree(&all_processes(), pid);
+        }
         assert!(left.is_empty(), "left behind: {left:?}");
     }
 }
