@@ -12,8 +12,9 @@
 #   - gauntlet's driver (closed model, 64 sessions, 10 s) in 2024-11-05 (HTTP+SSE: wrk cannot
 #     speak it), 2025-11-25 and 2026-07-28, so the legacy transport is compared with the others
 #     by the same client.
-# Reported: medians of calls/s and p99 per era, and the ratios stateless/session (wrk and driver)
-# and legacy/session (driver). The stateless era should not be slower than the session era
+# Reported: medians of calls/s and p99 per era (and, for wrk, the mock's own CPU time per call,
+# which other load on the machine disturbs far less), and the ratios stateless/session (wrk and
+# driver) and legacy/session (driver). The stateless era should not be slower than the session era
 # (exit 1 if the wrk ratio is below MIN_RATIO). Numbers go to docs/benchmarks.md by hand.
 #
 # Environment: ROUNDS [3]  DURATION [10] (s)  WARMUP [2] (s)  SERVER_CPU [0]  WRK_CPU [1]
@@ -64,17 +65,23 @@ session() {
         | awk 'tolower($1)=="mcp-session-id:" {print $2}' | tr -d '\r'
 }
 
-# wrk_era session|stateless: prints "calls/s p99_ms".
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$MOCK_PID/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# wrk_era session|stateless: prints "calls/s p99_ms mock_cpu_us_per_call".
 wrk_era() {
-    local sid="-" secs
+    local sid="-" secs t0 t1
     [ "$1" = session ] && sid="$(session)"
     for secs in "$WARMUP" "$DURATION"; do
+        t0=$(cpu_ticks)
         "${PIN_WRK[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s -s bench/mcp-call.lua "$URL" \
             -- "$sid" "$1" >"$WORK/wrk.out" 2>&1 || die "wrk ($1) failed: $(cat "$WORK/wrk.out")"
+        t1=$(cpu_ticks)
     done
     grep -q ' bad=0 non200=0 err_connect=0 err_read=0 err_write=0 err_timeout=0' "$WORK/wrk.out" \
         || die "wrk ($1) saw bad answers: $(grep WRK_RESULT "$WORK/wrk.out")"
-    awk '/WRK_RESULT/ {for (i=1;i<=NF;i++) {split($i,kv,"="); v[kv[1]]=kv[2]} printf "%.0f %.3f\n", v["rps"], v["p99_us"]/1000}' "$WORK/wrk.out"
+    awk -v t=$((t1 - t0)) -v us="$TICK_US" '/WRK_RESULT/ {for (i=1;i<=NF;i++) {split($i,kv,"="); v[kv[1]]=kv[2]}
+        printf "%.0f %.3f %.2f\n", v["rps"], v["p99_us"]/1000, t * us / v["requests"]}' "$WORK/wrk.out"
 }
 
 # driver_era REVISION: prints "calls/s p99_ms" of a closed-model run.
@@ -124,11 +131,13 @@ col() { awk -v c="$2" '{print $c}' "$WORK/$1.txt" | median; }
 # ratio A B: the median over rounds of A/B (calls/s measured in the same round).
 ratio() { join "$WORK/$1.txt" "$WORK/$2.txt" | awk '{print $2 / $4}' | median | xargs printf '%.2f'; }
 
-echo "| client | era | calls/s | p99 ms |"
-echo "|---|---|---:|---:|"
+echo "| client | era | calls/s | p99 ms | mock CPU µs/call |"
+echo "|---|---|---:|---:|---:|"
 for m in "${MEASURES[@]}"; do
     tool=${m%%:*} era=${m#*:}
-    printf '| %s | %s | %.0f | %s |\n' "$tool" "$era" "$(col "$tool-$era" 2)" "$(col "$tool-$era" 3)"
+    cpu="-"
+    [ "$tool" = wrk ] && cpu=$(col "$tool-$era" 4)
+    printf '| %s | %s | %.0f | %s | %s |\n' "$tool" "$era" "$(col "$tool-$era" 2)" "$(col "$tool-$era" 3)" "$cpu"
 done
 echo
 w=$(ratio wrk-stateless wrk-session)

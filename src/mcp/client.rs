@@ -1244,7 +1244,7 @@ fn mirror_headers(h: &mut HeaderMap, method: &str, params: &Value) -> bool {
     };
     h.insert(MCP_METHOD, m);
     if let Some(name) = super::modern::name_of(method, params.as_object()) {
-        match HeaderValue::from_str(&super::modern::encode_header_value(&name)) {
+        match HeaderValue::from_str(&super::modern::encode_header_value(name)) {
             Ok(v) => {
                 h.insert(MCP_NAME, v);
             }

@@ -149,7 +149,7 @@ pub fn check_meta(req: &Request) -> Result<RequestMeta, Rejection> {
 }
 
 /// The value `Mcp-Name` mirrors: `params.name` or `params.uri`, for the methods that have one.
-pub fn name_of(method: &str, params: Option<&Map<String, Value>>) -> Option<String> {
+pub fn name_of<'a>(method: &str, params: Option<&'a Map<String, Value>>) -> Option<&'a str> {
     let field = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
@@ -159,8 +159,7 @@ pub fn name_of(method: &str, params: Option<&Map<String, Value>>) -> Option<Stri
         params
             .and_then(|p| p.get(field))
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+            .unwrap_or_default(),
     )
 }
 
@@ -210,6 +209,10 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
     let Some(sent) = get(header::NAME) else {
         return Err(mismatch("the Mcp-Name header is missing".into()));
     };
+    // The plain form (the usual one) is compared without decoding.
+    if sent == Some(body_name) && !body_name.starts_with(SENTINEL_START) {
+        return Ok(());
+    }
     match sent.and_then(decode_header_value) {
         Some(name) if name == body_name => Ok(()),
         Some(name) => Err(mismatch(format!(
@@ -268,6 +271,61 @@ pub fn decorate(method: &str, result: &mut Value, server_info: Option<&Value>) {
         // The mocks' lists can change at any moment (list-change faults): never fresh.
         m.entry("ttlMs").or_insert_with(|| json!(0));
         m.entry("cacheScope").or_insert_with(|| json!("private"));
+    }
+}
+
+/// A result as [`decorate`] would leave it, written without changing (or copying) the result:
+/// for answers that go out as JSON at once.
+pub struct Decorated<'a> {
+    pub result: &'a Value,
+    pub method: &'a str,
+    pub server_info: Option<&'a Value>,
+}
+
+impl serde::Serialize for Decorated<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(m) = self.result else {
+            return self.result.serialize(s);
+        };
+        let mut out = s.serialize_map(None)?;
+        for (k, v) in m.iter().filter(|(k, _)| *k != "_meta") {
+            out.serialize_entry(k, v)?;
+        }
+        if !m.contains_key("resultType") {
+            out.serialize_entry("resultType", "complete")?;
+        }
+        if CACHEABLE.contains(&self.method) {
+            if !m.contains_key("ttlMs") {
+                out.serialize_entry("ttlMs", &0)?;
+            }
+            if !m.contains_key("cacheScope") {
+                out.serialize_entry("cacheScope", "private")?;
+            }
+        }
+        let meta = m.get("_meta").and_then(Value::as_object);
+        if meta.is_some() || self.server_info.is_some() {
+            out.serialize_entry("_meta", &MetaWith(meta, self.server_info))?;
+        }
+        out.end()
+    }
+}
+
+/// A result's `_meta` with the server's identity added unless present.
+struct MetaWith<'a>(Option<&'a Map<String, Value>>, Option<&'a Value>);
+
+impl serde::Serialize for MetaWith<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut out = s.serialize_map(None)?;
+        for (k, v) in self.0.into_iter().flatten() {
+            out.serialize_entry(k, v)?;
+        }
+        let has = self.0.is_some_and(|m| m.contains_key(key::SERVER_INFO));
+        if let (Some(info), false) = (self.1, has) {
+            out.serialize_entry(key::SERVER_INFO, info)?;
+        }
+        out.end()
     }
 }
 
@@ -476,6 +534,33 @@ mod tests {
         assert_eq!(r["resultType"], "input_required");
         assert_eq!(r["_meta"]["x"], 1);
         assert!(r.get("ttlMs").is_none());
+    }
+
+    #[test]
+    fn decorated_writes_what_decorate_makes() {
+        let info = json!({"name": "m", "version": "1"});
+        for (method, r) in [
+            ("tools/list", json!({"tools": [], "_meta": {"x": 1}})),
+            (
+                "tools/call",
+                json!({"content": [], "resultType": "input_required"}),
+            ),
+            (
+                "tools/call",
+                json!({"content": [], "_meta": {key::SERVER_INFO: "own"}}),
+            ),
+            ("ping", json!("not an object")),
+        ] {
+            let mut expected = r.clone();
+            decorate(method, &mut expected, Some(&info));
+            let written = serde_json::to_value(Decorated {
+                result: &r,
+                method,
+                server_info: Some(&info),
+            })
+            .expect("serializes");
+            assert_eq!(written, expected, "{method}");
+        }
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub trait Service: Send + Sync + 'static {
     fn notification(&self, n: Notification, session: &Arc<Session>);
 
     /// The server's name and version, for the 2026-07-28 `_meta` of every result.
-    fn server_info(&self) -> Option<Value> {
+    fn server_info(&self) -> Option<Arc<Value>> {
         None
     }
 

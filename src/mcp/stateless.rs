@@ -15,11 +15,12 @@
 use super::http::{Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json, sse_response};
 use super::jsonrpc::{self, ErrorObject, Message, Request, RequestId, code};
 use super::modern::{self, ListenFilter, Rejection};
-use super::protocol::Version;
-use super::service::{Notifier, Reply, Service, run_cancellable};
+use super::protocol::{LogLevel, Version};
+use super::service::{Notifier, Reply, Service};
 use super::session::Session;
 use http::{HeaderMap, StatusCode};
-use std::sync::Arc;
+use serde_json::Value;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 
 /// Serves one 2026-07-28 request.
@@ -45,22 +46,16 @@ pub(crate) async fn request<S: Service>(
     if r.method == "subscriptions/listen" {
         return listen(front, r, accept);
     }
-    let session = Session::new(None, Version::V2026_07_28);
-    session.set_log_level(asked.log_level);
     let (tx, rx) = mpsc::unbounded_channel();
-    let ctx = meta.context(session.clone(), Notifier::Stream(tx.clone()));
-    let token = ctx.cancel.clone();
+    let ctx = meta.context(
+        shared_session(asked.log_level),
+        Notifier::Stream(tx.clone()),
+    );
     let (id, method) = (r.id.clone(), r.method.clone());
     let info = front.service.server_info();
     let handled = front.service.request(r, ctx);
-    let work = run_cancellable(session, id.clone(), token, handled.reply);
-    let work = async move {
-        let mut reply = work.await?;
-        if let Ok(v) = &mut reply.result {
-            modern::decorate(&method, v, info.as_ref());
-        }
-        Some(reply)
-    };
+    // No notifications/cancelled over HTTP in this revision: nothing to register.
+    let work = handled.reply;
     if handled.stream && accept.sse {
         tokio::spawn(async move {
             // Closing the response stream is how a 2026-07-28 client cancels.
@@ -68,6 +63,12 @@ pub(crate) async fn request<S: Service>(
                 r = work => r,
                 _ = tx.closed() => None,
             };
+            let reply = reply.map(|mut reply| {
+                if let Ok(v) = &mut reply.result {
+                    modern::decorate(&method, v, info.as_deref());
+                }
+                reply
+            });
             if let Some(reply) = reply {
                 let _ = tx.send(Message::Response(jsonrpc::Response {
                     id: Some(id),
@@ -80,13 +81,54 @@ pub(crate) async fn request<S: Service>(
     drop(tx);
     match work.await {
         Some(Reply { http: Some(f), .. }) => http_fault(f),
-        Some(reply) => answer(&id, reply.result),
+        Some(Reply { result: Ok(v), .. }) => json(
+            StatusCode::OK,
+            decorated_bytes(&id, &v, &method, info.as_deref()),
+        ),
+        Some(Reply { result, .. }) => answer(&id, result),
         // Only the client can cancel, and without a stream it has no way to.
         None => answer(
             &id,
             Err(ErrorObject::new(code::INTERNAL_ERROR, "request cancelled")),
         ),
     }
+}
+
+/// A JSON-RPC response whose result is written decorated (see [`modern::Decorated`]).
+fn decorated_bytes(id: &RequestId, result: &Value, method: &str, info: Option<&Value>) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Wire<'a> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        result: modern::Decorated<'a>,
+    }
+    let wire = Wire {
+        jsonrpc: "2.0",
+        id,
+        result: modern::Decorated {
+            result,
+            method,
+            server_info: info,
+        },
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+/// The session a 2026-07-28 request is served in: one per log level, shared (such a request
+/// has no session of its own; what a service reads of it is the revision and the log level).
+fn shared_session(level: Option<LogLevel>) -> Arc<Session> {
+    static SESSIONS: OnceLock<Vec<Arc<Session>>> = OnceLock::new();
+    let all = SESSIONS.get_or_init(|| {
+        (0..=8u8)
+            .map(|i| {
+                let s = Session::new(None, Version::V2026_07_28);
+                s.set_log_level((i < 8).then(|| LogLevel::from_u8(i)));
+                s
+            })
+            .collect()
+    });
+    let i = level.map_or(8, |l| l as usize);
+    all[i.min(8)].clone()
 }
 
 /// A simulated HTTP failure cannot change a stream's status once it is open: it becomes an

@@ -214,7 +214,7 @@ async fn answer<S: Service>(
             Reply { result, .. } => result,
         };
         if let (Some(_), Ok(v)) = (&era, &mut result) {
-            modern::decorate(&method, v, service.server_info().as_ref());
+            modern::decorate(&method, v, service.server_info().as_deref());
         }
         let _ = tx.send(Message::Response(jsonrpc::Response {
             id: Some(id),

@@ -25,7 +25,7 @@ pub struct MockServer {
     /// The server's name hashed once: decisions differ between servers with one seed.
     name_hash: u64,
     /// `serverInfo`, built once.
-    info: Value,
+    info: Arc<Value>,
     /// What the clients spoke.
     pub eras: super::eras::Eras,
     /// The faults on now (switched by the run's timeline): consulted as each request arrives.
@@ -36,7 +36,7 @@ impl MockServer {
     pub fn new(catalog: Arc<Catalog>, ledger: Arc<Ledger>, seed: u64) -> MockServer {
         MockServer {
             name_hash: str_hash(&catalog.name),
-            info: lists::server_info(&catalog),
+            info: Arc::new(lists::server_info(&catalog)),
             eras: super::eras::Eras::default(),
             faults: Arc::new(crate::fault::Live::new(seed ^ str_hash(&catalog.name))),
             catalog,
@@ -140,7 +140,7 @@ impl Service for MockServer {
         // notifications/initialized, roots/list_changed…: nothing for a mock to do.
     }
 
-    fn server_info(&self) -> Option<Value> {
+    fn server_info(&self) -> Option<Arc<Value>> {
         Some(self.info.clone())
     }
 }
