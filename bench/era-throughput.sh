@@ -129,7 +129,7 @@ done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$2" '{print $c}' "$WORK/$1.txt" | median; }
 # ratio A B: the median over rounds of A/B (calls/s measured in the same round).
-ratio() { join "$WORK/$1.txt" "$WORK/$2.txt" | awk '{print $2 / $4}' | median | xargs printf '%.2f'; }
+ratio() { join "$WORK/$1.txt" "$WORK/$2.txt" | awk '{h = (NF - 1) / 2; print $2 / $(2 + h)}' | median | xargs printf '%.2f'; }
 
 echo "| client | era | calls/s | p99 ms | mock CPU µs/call |"
 echo "|---|---|---:|---:|---:|"
