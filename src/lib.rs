@@ -35,6 +35,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod mock;
 pub mod plan;
+pub mod refgate;
 pub mod report;
 pub mod run;
 pub mod sample;
@@ -50,6 +51,8 @@ pub fn run(cli: Cli) -> error::Result<()> {
         Command::Mock(args) => mock::cli::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Gateway(args) => refgate::cli::run(&args),
+        Command::Status(args) => refgate::cli::status(&args),
     }
 }
 
