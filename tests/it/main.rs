@@ -17,3 +17,4 @@ mod wire_modern;
 mod eras;
 mod interop_modern;
 mod gateway_launch;
+mod refgate;
