@@ -960,3 +960,83 @@ async fn status_shows_a_server_that_cannot_start() {
     }
     g.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_that_arrive_during_a_start_wait_for_it_within_a_bound() {
+    let echo = load("mock-servers/echo.yaml");
+    let slow = json!({"command": "sh", "args": ["-c", "sleep 0.5; exec \"$0\" mock --stdio \"$1\"",
+                                                gauntlet_bin(), catalogue("mock-servers/echo.yaml")]});
+    let g = gateway(json!({
+        "mcpServers": {"echo": slow},
+        "gauntlet": {"settings": {"max_waiting": 8}, "servers": {"echo": server_entry(&echo)}},
+    }))
+    .await;
+    let s = Arc::new(session(&g.url).await);
+    let rs = futures_util::future::join_all((1..=12u64).map(|id| {
+        let s = s.clone();
+        async move {
+            call(&s, "echo__echo", json!({"text": "x"}), id)
+                .await
+                .outcome
+        }
+    }))
+    .await;
+    let ok = rs.iter().filter(|o| **o == Outcome::Ok).count();
+    let busy = rs
+        .iter()
+        .filter(|o| **o == Outcome::RpcError(-32603))
+        .count();
+    assert_eq!(
+        (ok, busy),
+        (8, 4),
+        "eight wait for the start, the rest fail at once: {rs:?}"
+    );
+    let st = g.server("echo").await;
+    assert_eq!(st["starts"], 1, "one start for all of them: {st:#}");
+    g.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_cacheable_calls_are_retried_and_every_call_has_a_deadline() {
+    let mut down = MockSrv::start("mock-servers/echo.yaml").await;
+    let timing = Catalog::load(&repo_root().join("tests/fixtures/timing.yaml")).expect("fixture");
+    let slow = Mock::new(timing, 0);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let slow_url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    let stop = CancellationToken::new();
+    let (m, t) = (slow.clone(), stop.clone());
+    tokio::spawn(async move { serve_http(&m, listener, t).await });
+    let echo = server_entry(&load("mock-servers/echo.yaml"));
+    let mut cached = echo.clone();
+    cached["cacheable"] = json!(["echo"]);
+    let g = gateway(json!({
+        "mcpServers": {"a": {"url": down.url()}, "b": {"url": down.url()}, "t": {"url": slow_url}},
+        "gauntlet": {"settings": {"call_timeout": "200ms", "retries": {"max": 2}},
+                     "servers": {"a": cached, "b": echo}},
+    }))
+    .await;
+    down.down().await;
+    let s = session(&g.url).await;
+    for tool in ["a__echo", "b__echo"] {
+        let r = call(&s, tool, json!({"text": "x"}), 1).await;
+        assert_eq!(r.outcome, Outcome::RpcError(-32603), "{r:?}");
+    }
+    assert_eq!(
+        g.server("a").await["retries"],
+        2,
+        "the cacheable call was retried"
+    );
+    assert_eq!(g.server("b").await["retries"], 0, "the other was not");
+    let t0 = Instant::now();
+    let r = call(&s, "t__slow", json!({}), 2).await;
+    assert_eq!(r.outcome, Outcome::RpcError(-32001), "{r:?}");
+    assert!(
+        t0.elapsed() < Duration::from_millis(450),
+        "{:?}",
+        t0.elapsed()
+    );
+    let r = call(&s, "t__fast", json!({}), 3).await;
+    assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
+    stop.cancel();
+    g.close().await;
+}
