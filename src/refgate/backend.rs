@@ -131,6 +131,7 @@ pub struct Backend {
     /// The lists advertised: the config's, or the server's own once asked.
     lists: Mutex<Option<Lists>>,
     last_error: Mutex<Option<String>>,
+    errored: AtomicBool,
     events: tokio::sync::mpsc::Sender<Event>,
     closing: AtomicBool,
 }
@@ -177,6 +178,7 @@ impl Backend {
             reinit_lock: tokio::sync::Mutex::new(()),
             stats: Stats::default(),
             last_error: Mutex::new(None),
+            errored: AtomicBool::new(false),
             events,
             closing: AtomicBool::new(false),
         }
@@ -200,10 +202,13 @@ impl Backend {
     }
 
     fn set_error(&self, e: Option<String>) {
-        let mut g = lock(&self.last_error);
-        if *g != e {
-            *g = e;
+        // Most calls succeed after a success: no lock then.
+        if e.is_none() && !self.errored.load(Ordering::Acquire) {
+            return;
         }
+        let mut g = lock(&self.last_error);
+        self.errored.store(e.is_some(), Ordering::Release);
+        *g = e;
     }
 
     /// The started backend, or a start (or a wait for the one under way) until `deadline`.

@@ -226,16 +226,16 @@ impl Link {
 
 /// Holds the GET stream of a Streamable HTTP session open, for its notifications, until
 /// `stop` fires or the link is gone; reopens it (with the session's current id, after a
-/// re-initialization) with a growing pause, and gives up on a server that offers no stream
-/// (405) or after ten failures in a row.
+/// re-initialization) after a pause that grows with failures in a row (up to 5 s), and gives
+/// up on a server that offers no stream (405).
 pub async fn watch_http(
     client: HttpClient,
     link: Weak<super::backend::Up>,
     on: OnNotification,
     stop: CancellationToken,
 ) {
-    let mut failures = 0u32;
-    while failures < 10 {
+    let mut failures = 0u64;
+    loop {
         let req = {
             let Some(up) = link.upgrade() else { return };
             let Link::Http(s) = &up.link else { return };
@@ -254,7 +254,7 @@ pub async fn watch_http(
             Stream::Ended => failures = 0,
             Stream::Failed => failures += 1,
         }
-        let pause = Duration::from_millis(200 * u64::from(failures.max(1)));
+        let pause = Duration::from_millis((200 * failures.max(1)).min(5000));
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}

@@ -5,6 +5,7 @@
 use crate::common::{Output, run_with_timeout};
 use crate::common::{catalogue, gauntlet_bin, heavy, peer_program, python_mcp1, repo_root};
 use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, Session, list_tools};
+use gauntlet::mcp::client_legacy::LegacySession;
 use gauntlet::mcp::protocol::Version;
 use gauntlet::mock::catalog::Catalog;
 use gauntlet::mock::{Mock, serve_http};
@@ -230,6 +231,35 @@ async fn gauntlets_client_reaches_http_sse_and_stdio_backends() {
             "{tool}: the backend's _meta came back: {r:?}"
         );
     }
+    // The other eras: a 2026-07-28 client on /mcp, a 2024-11-05 client on /sse.
+    let modern = Session::connect(
+        &HttpClient::new(),
+        &g.url,
+        Version::V2026_07_28,
+        http::HeaderMap::new(),
+        T,
+    )
+    .await
+    .expect("a 2026-07-28 client");
+    let r = call(
+        &modern,
+        "sales__get_order",
+        json!({"order_id": "ORD-7"}),
+        150,
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Ok, "2026-07-28: {r:?}");
+    assert!(text_of(&r).starts_with("order ORD-7"), "{r:?}");
+    let sse = g.url.replace("/mcp", "/sse");
+    let legacy = LegacySession::connect(&HttpClient::new(), &sse, T)
+        .await
+        .expect("a 2024-11-05 client");
+    let params = json!({"name": "fraud__explain", "arguments": {"order_id": "ORD-8"}});
+    let r = legacy
+        .call_with_result("tools/call", params, CallMeta::new(7, 151), T)
+        .await;
+    assert_eq!(r.outcome, Outcome::Ok, "2024-11-05: {r:?}");
+    assert!(text_of(&r).starts_with("order ORD-8"), "{r:?}");
     let r = call(&s, "nope__x", json!({}), 200).await;
     assert_eq!(r.outcome, Outcome::RpcError(-32602), "unknown tool");
     let st = g.status().await;
@@ -239,7 +269,11 @@ async fn gauntlets_client_reaches_http_sse_and_stdio_backends() {
     assert!(g.server("fraud").await["pid"].as_u64().is_some());
     for m in [&sales.mock, &billing.mock] {
         let l = m.ledger().snapshot();
-        assert_eq!((l.call_ids.distinct, l.with_traceparent), (1, 1), "{l:?}");
+        assert_eq!(
+            l.call_ids.distinct,
+            l.tools.values().map(|t| t.calls).sum::<u64>()
+        );
+        assert_eq!(l.with_traceparent, l.call_ids.distinct, "{l:?}");
     }
     g.close().await;
 }
