@@ -7,7 +7,7 @@
 //!
 //! | module | one job | status |
 //! |---|---|---|
-//! | [`cli`] | clap definitions of the subcommands | `mock` |
+//! | [`cli`] | clap definitions of the subcommands | `mock`, `check`, `run`, `gateway`, `status` |
 //! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
@@ -20,7 +20,8 @@
 //! | `driver` | load generation | later |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
 //! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
-//! | `fault`, `gateway`, `refgate`, `budget` | chaos, gateways under test, the reference gateway, budgets | later |
+//! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
+//! | `fault`, `gateway`, `budget` | chaos, gateways under test, budgets | later |
 
 pub mod budget;
 pub mod check;
