@@ -245,7 +245,9 @@ impl Backend {
                 Some(Ok(Lease { backend: self, up }))
             }
             Slot::Starting { attempt } => {
-                mine.get_or_insert(*attempt);
+                // Wait for the start under way (a newer one, if the one waited for failed and
+                // another call began the next).
+                *mine = Some(*attempt);
                 None
             }
             Slot::Failed { attempt, error } if Some(*attempt) == *mine => {
