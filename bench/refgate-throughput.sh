@@ -25,6 +25,8 @@ SESSIONS="${SESSIONS:-32}"
 MIN_RATIO="${MIN_RATIO:-0.5}"
 MAX_OVERHEAD_MS="${MAX_OVERHEAD_MS:-0.3}"
 MAX_RSS_KB="${MAX_RSS_KB:-30000}"
+# Extra flags for `gauntlet gateway`, e.g. GATEWAY_FLAGS="--threads 1".
+GATEWAY_FLAGS="${GATEWAY_FLAGS:-}"
 WORK="$(mktemp -d)"
 GW_PID=""
 cleanup() {
@@ -49,9 +51,11 @@ cat >"$WORK/gateway.json" <<EOF
 EOF
 
 start_gateway() { # CONFIG → sets GW_PID and GW_URL
-    "$BIN" gateway "$1" --listen 127.0.0.1:0 >"$WORK/gw.out" 2>"$WORK/gw.err" &
+    rm -f "$WORK/gw.out"
+    # shellcheck disable=SC2086 # GATEWAY_FLAGS is a list of words
+    "$BIN" gateway "$1" --listen 127.0.0.1:0 $GATEWAY_FLAGS >"$WORK/gw.out" 2>"$WORK/gw.err" &
     GW_PID=$!
-    for _ in $(seq 200); do grep -q serving "$WORK/gw.out" && break; sleep 0.05; done
+    for _ in $(seq 200); do grep -qs serving "$WORK/gw.out" && break; sleep 0.05; done
     GW_URL="$(awk '/serving gateway at/ {print $4; exit}' "$WORK/gw.out")"
     [ -n "$GW_URL" ] || die "the gateway did not start: $(cat "$WORK/gw.err")"
 }
@@ -103,6 +107,7 @@ PY
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
     log "round $r/$ROUNDS"
     if [ $((r % 2)) -eq 1 ]; then order="direct gateway"; else order="gateway direct"; fi
@@ -139,6 +144,7 @@ echo "| calls/s, one session | $(col direct-one 1) | $(col gateway-one 1) |"
 echo "| p50 / p99 ms, one session | $(col direct-one 2) / $(col direct-one 3) | $(col gateway-one 2) / $(col gateway-one 3) |"
 echo
 echo "gateway/direct calls/s: $ratio (target ≥ $MIN_RATIO); p50 overhead, one session: $overhead ms (target < $MAX_OVERHEAD_MS ms)"
+echo "load average before / after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine)"
 echo "RSS with 20 servers configured, none used: $rss_kb kB, $children processes spawned (target < $MAX_RSS_KB kB, 0)"
 fail=0
 awk -v r="$ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || { log "throughput ratio below $MIN_RATIO"; fail=1; }

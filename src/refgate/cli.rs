@@ -23,7 +23,11 @@ const STATUS_LIMIT: usize = 16 * 1024 * 1024;
 pub fn run(args: &GatewayArgs) -> Result<()> {
     let config = Config::load(&args.config)?;
     let addr = loopback_addr(&args.listen)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt
         .enable_all()
         .thread_name("gauntlet-gateway")
         .build()
