@@ -25,6 +25,30 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a scenario: mocks, load, reports.
     Run(RunArgs),
+    /// Serve the reference gateway: the servers of an mcpServers config behind one endpoint.
+    Gateway(GatewayArgs),
+    /// Print the servers, tools and health of a running `gauntlet gateway`.
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GatewayArgs {
+    /// The config: standard mcpServers JSON, with an optional `gauntlet` block (docs/gateway.md).
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+    /// Where to listen (loopback only; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The gateway's MCP URL (http://HOST:PORT/mcp); its /status next to it is read.
+    #[arg(value_name = "URL")]
+    pub url: String,
 }
 
 #[derive(Args, Debug)]

@@ -7,8 +7,8 @@
 //!
 //! | module | one job | status |
 //! |---|---|---|
-//! | [`cli`] | clap definitions of the subcommands | `mock` |
-//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era), SSE framing, stdio | server and client |
+//! | [`cli`] | clap definitions of the subcommands | `mock`, `check`, `run`, `gateway`, `status` |
+//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era and 2026-07-28), legacy HTTP+SSE, SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
 //! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock, the stdio back-channel | done (HTTP and stdio mocks) |
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
@@ -16,12 +16,15 @@
 //! | [`diag`] | `file:line:col` errors for files users write | done |
 //! | [`clock`] | CLOCK_MONOTONIC nanoseconds shared by every process of a run | done |
 //! | [`error`] | library errors and their exit codes | done |
-//! | `scenario`, `plan` | scenario files → a validated, pure plan | next |
-//! | [`plan`] | pure pieces of a plan: arrival schedule, argument generators, phases, fault timeline | in progress |
-//! | `driver` | load generation | later |
+//! | [`scenario`] | scenario files → a checked [`scenario::Scenario`] | done |
+//! | [`plan`] | pure pieces of a plan: arrival schedule, argument generators, phases, fault timeline | done |
+//! | [`driver`] | load generation: sessions of every era, the engine, the baseline, the mocks of a run | done |
+//! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
+//! | [`run`] | `gauntlet run`: the stages wired together | done |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
 //! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
-//! | `gateway`, `refgate`, `budget` | gateways under test, the reference gateway, budgets | later |
+//! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
+//! | [`budget`] | budget expressions (parsed and checked); verdicts | parser |
 
 pub mod budget;
 pub mod check;
@@ -37,6 +40,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod mock;
 pub mod plan;
+pub mod refgate;
 pub mod report;
 pub mod run;
 pub mod sample;
@@ -52,6 +56,8 @@ pub fn run(cli: Cli) -> error::Result<()> {
         Command::Mock(args) => mock::cli::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Gateway(args) => refgate::cli::run(&args),
+        Command::Status(args) => refgate::cli::status(&args),
     }
 }
 

@@ -1121,6 +1121,36 @@ impl Session {
             .await
     }
 
+    /// A request on behalf of another client (the reference gateway forwarding a call): an
+    /// internal JSON-RPC id, `params` sent as they are (their `_meta` carries whatever is
+    /// forwarded), `headers` added to this request only; the result is kept. A 404 marks the
+    /// session lost, as for any request.
+    pub async fn forward(
+        &self,
+        method: &str,
+        params: &Value,
+        headers: &HeaderMap,
+        timeout: Duration,
+    ) -> CallResult {
+        let epoch = self.current();
+        let r = self
+            .exchange_in(
+                &epoch,
+                method,
+                params,
+                internal_id(),
+                None,
+                Some(headers),
+                timeout,
+                true,
+            )
+            .await;
+        if r.outcome == Outcome::HttpError(404) && epoch.version.era() == Era::Session {
+            self.lost(&epoch);
+        }
+        r
+    }
+
     /// 2026-07-28: `server/discover` must answer, listing the revision.
     async fn discover(&self) -> Result<Epoch, CallFailure> {
         let epoch = Epoch {
@@ -1135,6 +1165,7 @@ impl Session {
                 "server/discover",
                 &Value::Null,
                 id,
+                None,
                 None,
                 timeout,
                 true,
@@ -1160,7 +1191,7 @@ impl Session {
     ) -> CallResult {
         let epoch = self.current();
         let r = self
-            .exchange_in(&epoch, method, params, id, meta, timeout, keep)
+            .exchange_in(&epoch, method, params, id, meta, None, timeout, keep)
             .await;
         if r.outcome == Outcome::HttpError(404) && epoch.version.era() == Era::Session {
             self.lost(&epoch);
@@ -1169,7 +1200,7 @@ impl Session {
     }
 
     /// One request in `epoch`. A 2026-07-28 request carries the per-request `_meta` and the
-    /// headers that mirror the body (`Mcp-Method`, `Mcp-Name`).
+    /// headers that mirror the body (`Mcp-Method`, `Mcp-Name`); `headers` are added to it.
     #[allow(clippy::too_many_arguments)]
     async fn exchange_in(
         &self,
@@ -1178,6 +1209,7 @@ impl Session {
         params: &Value,
         id: u64,
         meta: Option<CallMeta>,
+        headers: Option<&HeaderMap>,
         timeout: Duration,
         keep: bool,
     ) -> CallResult {
@@ -1190,6 +1222,12 @@ impl Session {
         let mut req = self.request_to(Method::POST, Some(epoch), Bytes::from(body));
         if stateless && !mirror_headers(req.headers_mut(), method, params) {
             return CallResult::failed(Outcome::ClientError);
+        }
+        if let Some(extra) = headers {
+            let h = req.headers_mut();
+            for (k, v) in extra {
+                h.insert(k.clone(), v.clone());
+            }
         }
         if let Some(m) = meta {
             let h = req.headers_mut();

@@ -27,7 +27,7 @@ use super::sse_parse::SseParser;
 use crate::sample::{Outcome, ProtocolError, TransportError};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{HeaderName, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::Value;
@@ -301,6 +301,26 @@ impl LegacySession {
             .await
     }
 
+    /// A request on behalf of another client (the reference gateway forwarding a call): an
+    /// internal JSON-RPC id, `params` sent as they are (their `_meta` carries whatever is
+    /// forwarded), `headers` added to the POST; the result is kept.
+    pub async fn forward(
+        &self,
+        method: &str,
+        params: &Value,
+        headers: &HeaderMap,
+        timeout: Duration,
+    ) -> CallResult {
+        self.exchange_with(method, params, internal_id(), None, headers, timeout, true)
+            .await
+    }
+
+    /// Calls `f` with every notification the server sends (its JSON bytes), on the reader
+    /// task: keep it short. Only the first handler set is kept.
+    pub fn on_notification(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.shared.on_notification(Box::new(f));
+    }
+
     fn post_request(&self, body: Bytes) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = Method::POST;
@@ -321,11 +341,30 @@ impl LegacySession {
         timeout: Duration,
         keep: bool,
     ) -> CallResult {
+        let none = HeaderMap::new();
+        self.exchange_with(method, params, id, meta, &none, timeout, keep)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange_with(
+        &self,
+        method: &str,
+        params: &Value,
+        id: u64,
+        meta: Option<&CallMeta>,
+        headers: &HeaderMap,
+        timeout: Duration,
+        keep: bool,
+    ) -> CallResult {
         let ids = meta.map(|m| (m.call_id, m.traceparent.as_str()));
         let Some(body) = encode(Some(id), method, params, ids, 0) else {
             return CallResult::failed(Outcome::ClientError);
         };
         let mut req = self.post_request(Bytes::from(body));
+        for (k, v) in headers {
+            req.headers_mut().insert(k.clone(), v.clone());
+        }
         if let Some(m) = meta {
             let h = req.headers_mut();
             h.insert(CALL_ID, HeaderValue::from(m.call_id));

@@ -284,6 +284,12 @@ impl StdioSession {
         self.pid
     }
 
+    /// Whether stdout has ended (the server exited or closed it): every later call ends in
+    /// `Transport(Eof)`.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_ended()
+    }
+
     /// Lines on stdout that were not JSON-RPC messages (no call was failed for them).
     pub fn malformed_lines(&self) -> u64 {
         self.shared.malformed()
@@ -325,6 +331,20 @@ impl StdioSession {
     pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> CallResult {
         self.exchange(method, &params, internal_id(), None, timeout, true)
             .await
+    }
+
+    /// A request on behalf of another client (the reference gateway forwarding a call): an
+    /// internal JSON-RPC id, `params` sent as they are (their `_meta` carries whatever is
+    /// forwarded); the result is kept.
+    pub async fn forward(&self, method: &str, params: &Value, timeout: Duration) -> CallResult {
+        self.exchange(method, params, internal_id(), None, timeout, true)
+            .await
+    }
+
+    /// Calls `f` with every notification the server sends (its JSON bytes), on the reader
+    /// task: keep it short. Only the first handler set is kept.
+    pub fn on_notification(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        self.shared.on_notification(Box::new(f));
     }
 
     async fn exchange(

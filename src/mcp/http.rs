@@ -223,6 +223,11 @@ pub async fn handle<S: Service>(
     }
     let path = req.uri().path();
     if path != front.path {
+        if req.method() == Method::GET
+            && let Some(doc) = front.service.http_get(path)
+        {
+            return json(StatusCode::OK, serde_json::to_vec(&doc).unwrap_or_default());
+        }
         // The 2024-11-05 HTTP+SSE transport, beside Streamable HTTP.
         return match (req.method(), path) {
             (&Method::GET, super::legacy::SSE_PATH) => super::legacy::open(front),

@@ -6,7 +6,7 @@ use super::client::{CallResult, RespId, Wire, outcome_of, read_wire};
 use crate::sample::{Outcome, TransportError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use tokio::sync::oneshot;
 
 /// A call waiting for its response.
@@ -15,12 +15,17 @@ struct Waiter {
     tx: oneshot::Sender<CallResult>,
 }
 
+/// What is told of the server's notifications (their JSON bytes).
+pub(crate) type NotificationHandler = Box<dyn Fn(&[u8]) + Send + Sync>;
+
 /// The waiting calls of one stream.
 pub(crate) struct Pending {
     /// `None` once the stream has ended: no answer can come any more.
     waiters: Mutex<Option<HashMap<u64, Waiter>>>,
     malformed: AtomicU64,
     stray: AtomicU64,
+    /// Notifications and server requests go here, when set; otherwise they are dropped.
+    notify: OnceLock<NotificationHandler>,
 }
 
 impl Pending {
@@ -29,6 +34,7 @@ impl Pending {
             waiters: Mutex::new(Some(HashMap::new())),
             malformed: AtomicU64::new(0),
             stray: AtomicU64::new(0),
+            notify: OnceLock::new(),
         }
     }
 
@@ -55,10 +61,19 @@ impl Pending {
         Ok((Registration { pending: self, id }, rx))
     }
 
+    /// Sets where notifications go (the first handler set is kept).
+    pub(crate) fn on_notification(&self, f: NotificationHandler) {
+        let _ = self.notify.set(f);
+    }
+
     /// Routes one message from the stream to the call waiting for it.
     pub(crate) fn deliver(&self, bytes: &[u8]) {
         match read_wire(bytes) {
-            Wire::Other => {}
+            Wire::Other => {
+                if let Some(f) = self.notify.get() {
+                    f(bytes);
+                }
+            }
             Wire::Malformed => {
                 self.count_malformed();
                 tracing::debug!("a message from the server that is not JSON-RPC");

@@ -133,6 +133,12 @@ pub trait Service: Send + Sync + 'static {
         None
     }
 
+    /// A JSON document served on `GET path` beside the MCP endpoints (the reference gateway's
+    /// `/status`); `None` (the default) leaves the path to the transports (404).
+    fn http_get(&self, _path: &str) -> Option<Value> {
+        None
+    }
+
     /// A response from the client to a request this server sent. Ignored by default.
     fn response(
         &self,
