@@ -154,21 +154,11 @@ fn note_teardown(recorder: &mut Recorder, t: &lifecycle::Teardown) {
 /// Sections a later part of gauntlet executes are refused clearly, never ignored.
 fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
     let not_yet = |what: &str| Err(Error::Input(format!("{what} is not supported yet")));
-    match &s.gateway {
-        Gateway::None | Gateway::Url(_) | Gateway::Launch(_) => {}
-        Gateway::Builtin(_) => {
-            return not_yet(
-                "the built-in reference gateway (`gateway: builtin`, the default when `gateway:` \
-                 is omitted); write `gateway: none` to drive the mocks directly, or \
-                 `gateway: { url: … }`; running the reference gateway",
-            );
-        }
-    }
     // Stdio servers get their faults over the back-channel, whose address travels in their
     // environment: set by the driver (`gateway: none`) or by a launched gateway's rendered
     // mcpServers JSON (`env`); a running gateway or a config template cannot carry it.
     let reaches_stdio = match &s.gateway {
-        Gateway::None => true,
+        Gateway::None | Gateway::Builtin(_) => true,
         Gateway::Launch(l) => matches!(
             l.config,
             Some(crate::scenario::ConfigFormat::McpServersJson)

@@ -10,6 +10,7 @@ use crate::driver::mocks::{Endpoint, Mocks};
 use crate::error::{Error, Result};
 use crate::metrics::summary::{GatewayInfo, GatewayName};
 use crate::scenario::{Gateway as GatewaySection, Launch, ReadyTools, Scenario};
+use crate::scenario::spec::BuiltinSpec;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,8 +107,90 @@ pub fn bring_up(s: &Scenario, mocks: &Mocks, out: &Path) -> Result<Option<Up>> {
             setup: Vec::new(),
             dir: out.to_path_buf(),
         })),
-        GatewaySection::None | GatewaySection::Builtin(_) => Ok(None),
+        GatewaySection::Builtin(spec) => builtin(s, spec, mocks, out).map(Some),
+        GatewaySection::None => Ok(None),
     }
+}
+
+/// How long the reference gateway gets to answer and list the tools.
+const BUILTIN_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `gateway: builtin`: `gauntlet gateway` (this very binary) with a config rendered from the
+/// scenario: the mocks as mcpServers, the catalogues' lists (so lazy servers are advertised
+/// without being started), the section's settings.
+fn builtin(s: &Scenario, spec: &BuiltinSpec, mocks: &Mocks, out: &Path) -> Result<Up> {
+    process::become_subreaper();
+    let dir = out.join("gateway");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::Run(format!("cannot create {}: {e}", dir.display())))?;
+    let backends = backends(mocks);
+    let catalogs: Vec<(String, &crate::mock::catalog::Catalog)> = s
+        .servers
+        .iter()
+        .map(|srv| (srv.name.clone(), &*srv.catalog))
+        .collect();
+    let doc = crate::refgate::render::config(&backends, &catalogs, builtin_settings(spec));
+    let config = dir.join("mcp.json");
+    std::fs::write(&config, serde_json::to_string_pretty(&doc).unwrap_or_default())
+        .map_err(|e| Error::Run(format!("cannot write {}: {e}", config.display())))?;
+    let port = launch::free_port()?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Run(format!("cannot find the gauntlet binary: {e}")))?;
+    let argv = vec![
+        exe.display().to_string(),
+        "gateway".into(),
+        config.display().to_string(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    let gw = Gateway::spawn(&super::process::Spawn {
+        argv: &argv,
+        env: &BTreeMap::new(),
+        dir: &dir,
+        log: &out.join("gateway.log"),
+    })
+    .map_err(Error::Run)?;
+    Ok(Up {
+        process: Some(gw),
+        command: argv,
+        names: Vec::new(),
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        server_urls: None,
+        headers: HeaderMap::new(),
+        tool_names: None,
+        ready: ReadyTools::All,
+        timeout: BUILTIN_READY_TIMEOUT,
+        setup: Vec::new(),
+        dir,
+    })
+}
+
+/// The scenario's `builtin:` keys as the gateway's `gauntlet.settings`.
+fn builtin_settings(spec: &BuiltinSpec) -> serde_json::Value {
+    use crate::units::format_duration;
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        m.insert(k.to_string(), v);
+    };
+    if let Some(d) = spec.cache_ttl {
+        put("cache_ttl", format_duration(d.0).into());
+    }
+    if let Some(l) = spec.lazy {
+        put("lazy", l.into());
+    }
+    if let Some(d) = spec.idle_timeout {
+        put("idle_timeout", format_duration(d.0).into());
+    }
+    if let Some(d) = spec.timeout {
+        put("call_timeout", format_duration(d.0).into());
+    }
+    if let Some(n) = spec.retries {
+        put("retries", serde_json::json!({ "max": n }));
+    }
+    if let Some(sep) = &spec.separator {
+        put("separator", sep.clone().into());
+    }
+    serde_json::Value::Object(m)
 }
 
 fn launch_one(s: &Scenario, l: &Launch, mocks: &Mocks, out: &Path) -> Result<Up> {
