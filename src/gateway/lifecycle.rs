@@ -9,8 +9,8 @@ use super::targets::{At, Mapped};
 use crate::driver::mocks::{Endpoint, Mocks};
 use crate::error::{Error, Result};
 use crate::metrics::summary::{GatewayInfo, GatewayName};
-use crate::scenario::{Gateway as GatewaySection, Launch, ReadyTools, Scenario};
 use crate::scenario::spec::BuiltinSpec;
+use crate::scenario::{Gateway as GatewaySection, Launch, ReadyTools, Scenario};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -131,8 +131,11 @@ fn builtin(s: &Scenario, spec: &BuiltinSpec, mocks: &Mocks, out: &Path) -> Resul
         .collect();
     let doc = crate::refgate::render::config(&backends, &catalogs, builtin_settings(spec));
     let config = dir.join("mcp.json");
-    std::fs::write(&config, serde_json::to_string_pretty(&doc).unwrap_or_default())
-        .map_err(|e| Error::Run(format!("cannot write {}: {e}", config.display())))?;
+    std::fs::write(
+        &config,
+        serde_json::to_string_pretty(&doc).unwrap_or_default(),
+    )
+    .map_err(|e| Error::Run(format!("cannot write {}: {e}", config.display())))?;
     let port = launch::free_port()?;
     let exe = std::env::current_exe()
         .map_err(|e| Error::Run(format!("cannot find the gauntlet binary: {e}")))?;
