@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
+use crate::metrics::derive::DeriveSetup;
 use crate::metrics::summary::{Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
@@ -278,7 +279,8 @@ async fn drive(
         }
     }
     let open = matches!(s.load.model, Model::Open { .. });
-    let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout);
+    let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout)
+        .derive_with(DeriveSetup::of_run(s, &plan, None));
     let done = CancellationToken::new();
     let rec = tokio::spawn(record(
         rx,

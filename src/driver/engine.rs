@@ -275,6 +275,8 @@ impl Engine {
             outcome,
             service_us,
             session,
+            args_hash: 0,
+            data_version: None,
         }));
     }
 

@@ -12,6 +12,8 @@
 //! And for the run: a send-lag histogram (sent calls), the per-second [`Series`] per server,
 //! the per-second process figures, and the events.
 
+use super::derive::{DeriveSetup, DeriveState};
+use super::derived::Derived;
 use super::hist::{self, Latency, ns_to_us};
 use super::series::{Series, SeriesState};
 use super::summary::{
@@ -163,6 +165,8 @@ pub struct Recorder {
     /// Ok calls, and how many of them brought the mock's service time back.
     ok_calls: u64,
     ok_with_service_time: u64,
+    /// The derived figures' accumulators ([`Recorder::derive_with`]).
+    derive: Option<DeriveState>,
 }
 
 impl Recorder {
@@ -198,7 +202,14 @@ impl Recorder {
             omitted_events: 0,
             ok_calls: 0,
             ok_with_service_time: 0,
+            derive: None,
         }
+    }
+
+    /// Derives the figures of design §7 ([`super::derive`]) as calls arrive.
+    pub fn derive_with(mut self, setup: DeriveSetup) -> Recorder {
+        self.derive = Some(DeriveState::new(setup));
+        self
     }
 
     /// One call. O(1) amortised; never fails (a key outside the table is recorded under
@@ -227,6 +238,9 @@ impl Recorder {
         let class = class_index(s.outcome);
         self.series
             .add(s.intended_ns, s.end_ns, server, class, ok_latency);
+        if let Some(d) = &mut self.derive {
+            d.add(s);
+        }
     }
 
     /// Something that happened to the run. Fault windows are always kept; other events up to
@@ -309,8 +323,9 @@ impl Recorder {
         };
         let mut process = std::mem::take(&mut self.process);
         process.sort_by_key(|p| p.second);
+        let derive = self.derive.take();
         let (calls, timeseries, events) = self.into_tables(&meta);
-        Summary {
+        let mut summary = Summary {
             schema_version: SCHEMA_VERSION,
             scenario: meta.scenario,
             seed: meta.seed,
@@ -331,7 +346,13 @@ impl Recorder {
             gateway: None,
             propagation: None,
             windows: Vec::new(),
+            derived: Derived::default(),
+            verdicts: Vec::new(),
+        };
+        if let Some(d) = derive {
+            summary.derived = d.finish(&summary);
         }
+        summary
     }
 
     fn into_tables(self, meta: &RunMeta) -> (Vec<CallStats>, Vec<SecondStats>, Vec<EventEntry>) {
@@ -468,6 +489,8 @@ mod tests {
             outcome: o,
             service_us: None,
             session: 0,
+            args_hash: 0,
+            data_version: None,
         }
     }
 

@@ -68,6 +68,12 @@ pub struct Summary {
     /// Every fault occurrence of the timeline, planned and actual (empty without faults).
     #[serde(default)]
     pub windows: Vec<FaultWindow>,
+    /// The derived figures of design §7.
+    #[serde(default)]
+    pub derived: super::derived::Derived,
+    /// One per budget, in the order written (scenario first, then `--budget`).
+    #[serde(default)]
+    pub verdicts: Vec<super::derived::Verdict>,
 }
 
 /// The gateway under test: how it was reached, its names for the scenario's tools, and how

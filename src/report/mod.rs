@@ -145,6 +145,8 @@ mod tests {
                 outcome,
                 service_us: None,
                 session: 0,
+                args_hash: 0,
+                data_version: None,
             });
         }
         r.finish(RunMeta {

@@ -70,6 +70,8 @@ fn samples() -> Vec<Sample> {
             outcome,
             service_us: None,
             session: (i % 4) as u32,
+            args_hash: 0,
+            data_version: None,
         });
     }
     // Completion order, not intended order: the recorder must not care.
