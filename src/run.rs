@@ -16,6 +16,7 @@ use crate::metrics::summary::{Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
+use crate::report::hlog::{self, HlogStream, Intervals};
 use crate::scenario::{
     self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
 };
@@ -67,6 +68,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Plans {
             run: plan.clone(),
             baseline: baseline_plan,
+            out: out.clone(),
         },
         &mocks,
         gateway.as_mut(),
@@ -221,10 +223,11 @@ fn write_reports(dir: &std::path::Path, summary: &Summary) -> Result<()> {
 
 use std::io::Write as _;
 
-/// The run's plan and the baseline's.
+/// The run's plan and the baseline's, and the folder the streamed views go to.
 struct Plans {
     run: Arc<Plan>,
     baseline: Option<Arc<Plan>>,
+    out: PathBuf,
 }
 
 /// What [`drive`] returns.
@@ -282,6 +285,7 @@ async fn drive(
     let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout)
         .derive_with(DeriveSetup::of_run(s, &plan, None));
     let done = CancellationToken::new();
+    let stream = Stream::open(&plans.out, t0, s, &plan.keys, open)?;
     let rec = tokio::spawn(record(
         rx,
         recorder,
@@ -291,6 +295,7 @@ async fn drive(
             progress,
             plan: plan.clone(),
             gateway_pid,
+            stream,
         },
     ));
     let engine = Engine::new(Setup {
@@ -436,13 +441,56 @@ struct Watch {
     plan: Arc<Plan>,
     /// A launched gateway: its tree's RSS, CPU and processes every second, and its exit.
     gateway_pid: Option<u32>,
+    stream: Stream,
+}
+
+/// The views written while the run goes: latency.hlog, flushed every second.
+struct Stream {
+    hlog: HlogStream,
+    intervals: Intervals,
+    t0: Instant,
+    flushed: Duration,
+}
+
+impl Stream {
+    fn open(
+        out: &std::path::Path,
+        t0: Instant,
+        s: &Scenario,
+        keys: &[(String, String)],
+        open_model: bool,
+    ) -> Result<Stream> {
+        let path = out.join(hlog::FILE_NAME);
+        let fail = |e: std::io::Error| Error::Run(format!("cannot write {}: {e}", path.display()));
+        std::fs::create_dir_all(out).map_err(fail)?;
+        let at_t0 = SystemTime::now() + t0.saturating_duration_since(Instant::now());
+        Ok(Stream {
+            hlog: HlogStream::create(&path, at_t0, &s.name).map_err(fail)?,
+            intervals: Intervals::new(keys, open_model),
+            t0,
+            flushed: Duration::ZERO,
+        })
+    }
+
+    fn flush(&mut self) {
+        let now = self.t0.elapsed();
+        self.hlog.write(self.intervals.take(), self.flushed, now);
+        self.flushed = now;
+    }
+
+    fn finish(mut self) {
+        self.flush();
+        if let Err(e) = self.hlog.finish() {
+            eprintln!("warning: {} is incomplete: {e}", hlog::FILE_NAME);
+        }
+    }
 }
 
 /// The recorder task: samples in, process figures every second, a progress line on a terminal.
 async fn record(
     mut rx: mpsc::UnboundedReceiver<Record>,
     mut recorder: Recorder,
-    w: Watch,
+    mut w: Watch,
 ) -> Recorder {
     let t0 = w.t0;
     let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
@@ -454,7 +502,7 @@ async fn record(
     loop {
         tokio::select! {
             r = rx.recv() => match r {
-                Some(r) => add(&mut recorder, &mut live, r),
+                Some(r) => add(&mut recorder, &mut live, &mut w.stream, r),
                 None => break,
             },
             _ = tick.tick() => {
@@ -464,6 +512,7 @@ async fn record(
                 let second = (t0.elapsed().as_secs() as i64) - 1;
                 recorder.record_process(second, pct(0), pct(1), procstat::rss_bytes());
                 gw.tick(&mut recorder, second, wall, t0);
+                w.stream.flush();
                 (cpu, last) = (now, std::time::Instant::now());
                 if w.progress {
                     live.print(t0.elapsed(), &w.plan);
@@ -471,7 +520,7 @@ async fn record(
             }
             _ = w.done.cancelled() => {
                 while let Ok(r) = rx.try_recv() {
-                    add(&mut recorder, &mut live, r);
+                    add(&mut recorder, &mut live, &mut w.stream, r);
                 }
                 break;
             }
@@ -480,6 +529,7 @@ async fn record(
     if w.progress {
         eprintln!();
     }
+    w.stream.finish();
     recorder
 }
 
@@ -519,10 +569,11 @@ impl GatewayWatch {
     }
 }
 
-fn add(recorder: &mut Recorder, live: &mut Live, r: Record) {
+fn add(recorder: &mut Recorder, live: &mut Live, stream: &mut Stream, r: Record) {
     match r {
         Record::Sample(s) => {
             live.add(&s);
+            stream.intervals.add(&s);
             recorder.add(&s);
         }
         Record::Event(e) => recorder.add_event(&e),

@@ -3,9 +3,11 @@
 //!
 //! - [`json`]: results.json (atomic write; read back for `gauntlet report` / `compare`).
 //! - [`csv`]: summary.csv (phase × server × tool) and timeseries.csv (second × server).
+//! - [`hlog`]: latency.hlog, the HdrHistogram interval log streamed during the run.
 //! - [`render_table`]: the summary table printed on a terminal at the end of a run.
 
 pub mod csv;
+pub mod hlog;
 pub mod json;
 
 use crate::metrics::Summary;

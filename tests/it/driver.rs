@@ -304,6 +304,12 @@ fn every_ready_scenario_runs_and_writes_schema_valid_results() {
         let results = run(&path, &out, &["--duration", "4s"]);
         let errors = crate::results::schema_errors(&validator, &results);
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        assert_eq!(
+            crate::results::hlog_counts(&out.join("latency.hlog")),
+            crate::results::ok_counts(&results),
+            "{}: latency.hlog and results.json count the same ok calls",
+            path.display()
+        );
         let mut summary: gauntlet::metrics::Summary =
             serde_json::from_value(results.clone()).expect("results.json reads back");
         let before = summary.calls.clone();

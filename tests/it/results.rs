@@ -376,3 +376,46 @@ fn embedded_histograms_reproduce_the_latency_figures() {
     broken.calls[0].histogram = "not base64!".into();
     assert!(broken.rebuild_percentiles().is_err());
 }
+
+/// Ok calls per `server.tool` tag in a latency.hlog, read with hdrhistogram's own log reader.
+pub fn hlog_counts(path: &Path) -> BTreeMap<String, u64> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let bytes = std::fs::read(path).expect("latency.hlog is there");
+    let mut counts = BTreeMap::new();
+    let mut de = Deserializer::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        if let LogEntry::Interval(h) = entry.expect("a valid interval log") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .expect("base64");
+            let hist: hdrhistogram::Histogram<u64> =
+                de.deserialize(&mut raw.as_slice()).expect("a V2 histogram");
+            let tag = h
+                .tag()
+                .expect("every interval is tagged")
+                .as_str()
+                .to_owned();
+            *counts.entry(tag).or_insert(0) += hist.len();
+        }
+    }
+    counts
+}
+
+/// Ok calls per `server.tool` in results.json, the baseline left out.
+pub fn ok_counts(results: &Value) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for c in results["calls"].as_array().expect("calls") {
+        if c["phase"] == "baseline" || c["ok"] == 0 {
+            continue;
+        }
+        let tag = format!(
+            "{}.{}",
+            c["server"].as_str().unwrap(),
+            c["tool"].as_str().unwrap()
+        );
+        *counts.entry(tag).or_insert(0) += c["ok"].as_u64().unwrap();
+    }
+    counts
+}
