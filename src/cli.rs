@@ -29,6 +29,18 @@ pub enum Command {
     Gateway(GatewayArgs),
     /// Print the servers, tools and health of a running `gauntlet gateway`.
     Status(StatusArgs),
+    /// Rebuild every view of a run (CSV, HTML, JUnit, Markdown) from its results.json.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A run's results.json.
+    #[arg(value_name = "RESULTS.json")]
+    pub results: PathBuf,
+    /// Where to write the views (default: the folder of RESULTS.json).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

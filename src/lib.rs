@@ -58,6 +58,7 @@ pub fn run(cli: Cli) -> error::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Gateway(args) => refgate::cli::run(&args),
         Command::Status(args) => refgate::cli::status(&args),
+        Command::Report(args) => report::rebuild::run(&args),
     }
 }
 

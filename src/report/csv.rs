@@ -1,7 +1,8 @@
-//! `summary.csv` (phase × server × tool) and `timeseries.csv` (second × server): RFC 4180 CSV
-//! written with std — fields quoted when they hold a comma, a quote or a line break; null
+//! `summary.csv` (phase × server × tool), `timeseries.csv` (second × server), `recovery.csv`
+//! (fault window) and `derived.csv` (one row per derived figure): RFC 4180 CSV written with std — fields quoted when they hold a comma, a quote or a line break; null
 //! figures are empty cells; `\n` line ends.
 
+use crate::metrics::derived::Quality;
 use crate::metrics::summary::{CallStats, SecondStats};
 use crate::metrics::{OUTCOME_CLASSES, Summary};
 use std::borrow::Cow;
@@ -9,6 +10,8 @@ use std::fmt::Write;
 
 pub const SUMMARY_FILE: &str = "summary.csv";
 pub const TIMESERIES_FILE: &str = "timeseries.csv";
+pub const RECOVERY_FILE: &str = "recovery.csv";
+pub const DERIVED_FILE: &str = "derived.csv";
 
 /// The columns of `summary.csv`: phase, server, tool, count, ok, one count per failed outcome
 /// class (in [`OUTCOME_CLASSES`] order), then rate and latency figures (ms, over ok calls).
@@ -48,6 +51,233 @@ pub fn timeseries_csv(s: &Summary) -> String {
         line(&mut out, timeseries_row(r).into_iter());
     }
     out
+}
+
+/// The columns of `recovery.csv`: one row per fault window, its recovery and blast radius.
+pub const RECOVERY_HEADER: [&str; 20] = [
+    "window",
+    "server",
+    "kind",
+    "start_ms",
+    "end_ms",
+    "calls_during",
+    "errors_during",
+    "error_rate_during",
+    "failure_p50_ms",
+    "failure_p99_ms",
+    "before_error_rate",
+    "before_p99_ms",
+    "first_success_ms",
+    "recovery_ms",
+    "never",
+    "observed_s",
+    "quality",
+    "blast_radius_pp",
+    "blast_worst",
+    "blast_p99_ratio",
+];
+
+pub fn recovery_csv(s: &Summary) -> String {
+    let mut out = String::new();
+    line(&mut out, RECOVERY_HEADER.into_iter().map(Cow::Borrowed));
+    for r in &s.derived.recovery {
+        let blast = s.derived.blast_radius.iter().find(|b| b.window == r.window);
+        let d = &r.during;
+        let mut row: Vec<Cow<'_, str>> = vec![
+            r.window.to_string().into(),
+            r.server.as_str().into(),
+            r.kind.as_str().into(),
+            r.start_ms.to_string().into(),
+            r.end_ms.to_string().into(),
+            d.calls.to_string().into(),
+            d.errors.to_string().into(),
+        ];
+        let figures = [
+            d.error_rate,
+            d.failure_p50_ms,
+            d.failure_p99_ms,
+            r.before_error_rate,
+            r.before_p99_ms,
+            r.first_success_ms,
+            r.recovery_ms,
+        ];
+        row.extend(figures.into_iter().map(number));
+        row.push(r.never.to_string().into());
+        row.push(r.observed_s.to_string().into());
+        row.push(quality(r.quality).into());
+        row.push(number(blast.and_then(|b| b.points)));
+        row.push(blast.and_then(|b| b.worst.as_deref()).unwrap_or("").into());
+        row.push(number(blast.and_then(|b| b.p99_ratio)));
+        line(&mut out, row.into_iter());
+    }
+    out
+}
+
+/// The columns of `derived.csv`: one figure per row.
+pub const DERIVED_HEADER: [&str; 6] = ["figure", "scope", "value", "unit", "quality", "reason"];
+
+pub fn derived_csv(s: &Summary) -> String {
+    let mut out = String::new();
+    line(&mut out, DERIVED_HEADER.into_iter().map(Cow::Borrowed));
+    for row in derived_rows(s) {
+        let DerivedRow {
+            figure,
+            scope,
+            value,
+            unit,
+            quality: q,
+            reason,
+        } = row;
+        let cells = [
+            Cow::Borrowed(figure),
+            Cow::Owned(scope),
+            number(value),
+            Cow::Borrowed(unit),
+            Cow::Borrowed(quality(q)),
+            Cow::Owned(reason.unwrap_or_default()),
+        ];
+        line(&mut out, cells.into_iter());
+    }
+    out
+}
+
+/// One derived figure, flattened.
+pub struct DerivedRow {
+    pub figure: &'static str,
+    pub scope: String,
+    pub value: Option<f64>,
+    pub unit: &'static str,
+    pub quality: Quality,
+    pub reason: Option<String>,
+}
+
+/// Every derived figure of `s`, one per row, in results.json order.
+pub fn derived_rows(s: &Summary) -> Vec<DerivedRow> {
+    let d = &s.derived;
+    let mut rows = Vec::new();
+    let mut push = |figure, scope: String, value, unit, quality, reason: &Option<String>| {
+        rows.push(DerivedRow {
+            figure,
+            scope,
+            value,
+            unit,
+            quality,
+            reason: reason.clone(),
+        })
+    };
+    if let Some(c) = &d.capacity {
+        push(
+            "capacity",
+            "all".into(),
+            c.rate_per_s,
+            "calls/s",
+            c.quality,
+            &c.reason,
+        );
+    }
+    for o in &d.overhead {
+        let scope = format!("{}.{}", o.server, o.tool);
+        push(
+            "overhead_p50",
+            scope.clone(),
+            o.p50_ms,
+            "ms",
+            o.quality,
+            &o.reason,
+        );
+        push("overhead_p99", scope, o.p99_ms, "ms", o.quality, &o.reason);
+    }
+    for c in &d.cache {
+        let scope = format!("{}.{}", c.server, c.tool);
+        push(
+            "cache_hit_rate",
+            scope,
+            c.rate,
+            "fraction",
+            c.quality,
+            &c.reason,
+        );
+    }
+    for r in &d.stale_reads {
+        let scope = match &r.tool {
+            Some(t) => format!("{}.{t}@fault:{}", r.server, r.window),
+            None => format!("{}@fault:{}", r.server, r.window),
+        };
+        push(
+            "stale_read_window",
+            scope,
+            r.window_ms,
+            "ms",
+            r.quality,
+            &r.reason,
+        );
+    }
+    for c in &d.cold_start.servers {
+        let (q, why) = (c.quality, &c.reason);
+        push("cold_start", c.server.clone(), c.cost_ms, "ms", q, why);
+        push(
+            "spawn_to_ready",
+            c.server.clone(),
+            c.spawn_to_ready_ms,
+            "ms",
+            q,
+            why,
+        );
+    }
+    for r in &d.recovery {
+        let scope = format!("{}@fault:{}", r.server, r.window);
+        let (q, why) = (r.quality, &r.reason);
+        push(
+            "time_to_first_success",
+            scope.clone(),
+            r.first_success_ms,
+            "ms",
+            q,
+            why,
+        );
+        push("time_to_recovery", scope, r.recovery_ms, "ms", q, why);
+    }
+    for b in &d.blast_radius {
+        let scope = format!("{}@fault:{}", b.server, b.window);
+        push("blast_radius", scope, b.points, "pp", b.quality, &b.reason);
+    }
+    let r = &d.routing;
+    push(
+        "wrong_server",
+        "all".into(),
+        Some(r.wrong_server as f64),
+        "calls",
+        r.quality,
+        &r.reason,
+    );
+    push(
+        "lost",
+        "all".into(),
+        Some(r.lost as f64),
+        "calls",
+        r.quality,
+        &r.reason,
+    );
+    for r in &d.retries {
+        let q = (r.quality, &r.reason);
+        push(
+            "retry_amplification",
+            r.server.clone(),
+            r.amplification,
+            "ratio",
+            q.0,
+            q.1,
+        );
+    }
+    rows
+}
+
+fn quality(q: Quality) -> &'static str {
+    match q {
+        Quality::Exact => "exact",
+        Quality::Estimated => "estimated",
+        Quality::Unavailable => "unavailable",
+    }
 }
 
 fn summary_row(c: &CallStats) -> Vec<Cow<'_, str>> {
@@ -131,5 +361,76 @@ mod tests {
         assert_eq!(out, "a,\"b,c\",\n");
         assert_eq!(number(None), "");
         assert_eq!(number(Some(1.5)), "1.5");
+    }
+
+    fn summary_with_derived() -> Summary {
+        use crate::metrics::derived::{BlastRadius, CacheHits, Recovery};
+        use crate::metrics::{Recorder, RunMeta};
+        let meta = RunMeta {
+            scenario: "s".into(),
+            seed: 1,
+            gauntlet_version: "0".into(),
+            scenario_hash: "h".into(),
+            started_at: std::time::SystemTime::UNIX_EPOCH,
+            duration: std::time::Duration::from_secs(1),
+            partial: false,
+            phase_lengths: Default::default(),
+        };
+        let mut s = Recorder::new(Vec::new(), true, std::time::Duration::from_secs(1)).finish(meta);
+        s.derived.cache.push(CacheHits {
+            server: "a,b".into(),
+            tool: "t".into(),
+            quality: Quality::Exact,
+            ok: 10,
+            hits: Some(4),
+            rate: Some(0.4),
+            reason: None,
+        });
+        s.derived.recovery.push(Recovery {
+            window: 0,
+            server: "tr".into(),
+            kind: "outage".into(),
+            quality: Quality::Exact,
+            recovery_ms: Some(1500.0),
+            ..Recovery::default()
+        });
+        s.derived.blast_radius.push(BlastRadius {
+            window: 0,
+            server: "tr".into(),
+            quality: Quality::Unavailable,
+            reason: Some("overlaps window 1".into()),
+            ..BlastRadius::default()
+        });
+        s
+    }
+
+    #[test]
+    fn recovery_and_derived_views_have_a_row_per_window_and_figure() {
+        let s = summary_with_derived();
+        let rec = recovery_csv(&s);
+        let lines: Vec<&str> = rec.lines().collect();
+        assert_eq!(lines.len(), 2, "{rec}");
+        let cells: Vec<&str> = lines[1].split(',').collect();
+        assert_eq!(cells.len(), RECOVERY_HEADER.len());
+        assert_eq!(cells[0..3], ["0", "tr", "outage"]);
+        assert_eq!(cells[13], "1500");
+        assert_eq!(cells[16], "exact");
+        let der = derived_csv(&s);
+        assert!(
+            der.contains("cache_hit_rate,\"a,b.t\",0.4,fraction,exact,\n"),
+            "{der}"
+        );
+        assert!(
+            der.contains("time_to_recovery,tr@fault:0,1500,ms,exact,\n"),
+            "{der}"
+        );
+        assert!(
+            der.contains("blast_radius,tr@fault:0,,pp,unavailable,overlaps window 1\n"),
+            "{der}"
+        );
+        assert!(
+            der.contains("wrong_server,all,0,calls,unavailable,\n"),
+            "{der}"
+        );
     }
 }

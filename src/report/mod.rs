@@ -4,11 +4,13 @@
 //! - [`json`]: results.json (atomic write; read back for `gauntlet report` / `compare`).
 //! - [`csv`]: summary.csv (phase × server × tool) and timeseries.csv (second × server).
 //! - [`hlog`]: latency.hlog, the HdrHistogram interval log streamed during the run.
+//! - [`rebuild`]: `gauntlet report`, every view from results.json alone.
 //! - [`render_table`]: the summary table printed on a terminal at the end of a run.
 
 pub mod csv;
 pub mod hlog;
 pub mod json;
+pub mod rebuild;
 
 use crate::metrics::Summary;
 use std::fmt::Write;
@@ -16,7 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Writes every file view of `summary` into `dir` (created if missing), each atomically;
-/// returns their paths: results.json, summary.csv, timeseries.csv.
+/// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv.
 pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let results = dir.join(json::FILE_NAME);
@@ -25,7 +27,11 @@ pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     json::write_atomic(&summary_csv, csv::summary_csv(summary).as_bytes())?;
     let timeseries = dir.join(csv::TIMESERIES_FILE);
     json::write_atomic(&timeseries, csv::timeseries_csv(summary).as_bytes())?;
-    Ok(vec![results, summary_csv, timeseries])
+    let recovery = dir.join(csv::RECOVERY_FILE);
+    json::write_atomic(&recovery, csv::recovery_csv(summary).as_bytes())?;
+    let derived = dir.join(csv::DERIVED_FILE);
+    json::write_atomic(&derived, csv::derived_csv(summary).as_bytes())?;
+    Ok(vec![results, summary_csv, timeseries, recovery, derived])
 }
 
 const TABLE_HEADER: [&str; 8] = [

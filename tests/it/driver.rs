@@ -310,6 +310,7 @@ fn every_ready_scenario_runs_and_writes_schema_valid_results() {
             "{}: latency.hlog and results.json count the same ok calls",
             path.display()
         );
+        crate::results::check_report_rebuilds(&out);
         let mut summary: gauntlet::metrics::Summary =
             serde_json::from_value(results.clone()).expect("results.json reads back");
         let before = summary.calls.clone();

@@ -419,3 +419,45 @@ pub fn ok_counts(results: &Value) -> BTreeMap<String, u64> {
     }
     counts
 }
+
+/// `gauntlet report` on a run's results.json rebuilds every view byte for byte, and a
+/// latency.hlog (one interval per key) with the same counts where none was streamed.
+pub fn check_report_rebuilds(run_dir: &Path) {
+    let out = run_dir.with_extension("rebuilt");
+    let mut cmd = std::process::Command::new(crate::common::gauntlet_bin());
+    cmd.arg("report")
+        .arg(run_dir.join("results.json"))
+        .arg("--out")
+        .arg(&out);
+    let o = crate::common::run_with_timeout(&mut cmd, std::time::Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", o.stdout, o.stderr);
+    for name in [
+        "results.json",
+        "summary.csv",
+        "timeseries.csv",
+        "recovery.csv",
+        "derived.csv",
+    ] {
+        let a = std::fs::read_to_string(run_dir.join(name)).expect("the run wrote it");
+        let b = std::fs::read_to_string(out.join(name)).expect("report rebuilt it");
+        assert_eq!(a, b, "{name} rebuilt from results.json differs");
+    }
+    let results = read_json(&run_dir.join("results.json"));
+    assert_eq!(hlog_counts(&out.join("latency.hlog")), ok_counts(&results));
+}
+
+#[test]
+fn report_refuses_a_damaged_results_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.json");
+    std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
+    let mut cmd = std::process::Command::new(crate::common::gauntlet_bin());
+    cmd.arg("report").arg(&path);
+    let o = crate::common::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert!(o.stderr.contains("schema version"), "{}", o.stderr);
+    std::fs::write(&path, "not json").unwrap();
+    let o = crate::common::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", o.stderr);
+    assert!(o.stderr.contains("results.json"), "{}", o.stderr);
+}
