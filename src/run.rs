@@ -12,7 +12,7 @@ use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
 use crate::metrics::derive::DeriveSetup;
-use crate::metrics::summary::{Propagation, ProtocolServed, ProtocolUsed};
+use crate::metrics::summary::{PhaseSpan, Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
@@ -116,6 +116,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         summary.gateway = Some(g.info(t));
     }
     summary.windows = mocks.fault_windows(&plan);
+    summary.phases = PhaseSpan::of(&plan.phases, plan.duration);
     write_reports(&out, &summary)?;
     if partial {
         return Err(Error::Interrupted);

@@ -52,14 +52,9 @@ pub struct RunMeta {
 
 /// Each phase's total length within a run of length `run` (`steady` adds up its spans).
 pub fn phase_lengths(phases: &Phases, run: Duration) -> BTreeMap<Phase, Duration> {
-    let spans = phases.spans();
     let mut out = BTreeMap::new();
-    for (i, &(start, phase)) in spans.iter().enumerate() {
-        if start >= run {
-            break;
-        }
-        let end = spans.get(i + 1).map_or(run, |&(next, _)| next.min(run));
-        *out.entry(phase).or_insert(Duration::ZERO) += end.saturating_sub(start);
+    for (start, end, phase) in phases.within(run) {
+        *out.entry(phase).or_insert(Duration::ZERO) += end - start;
     }
     out
 }
@@ -346,6 +341,7 @@ impl Recorder {
             gateway: None,
             propagation: None,
             windows: Vec::new(),
+            phases: Vec::new(),
             derived: Derived::default(),
             verdicts: Vec::new(),
         };

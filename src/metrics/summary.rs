@@ -68,6 +68,10 @@ pub struct Summary {
     /// Every fault occurrence of the timeline, planned and actual (empty without faults).
     #[serde(default)]
     pub windows: Vec<FaultWindow>,
+    /// The run's phases in time order (t = 0 to the end; the baseline, before t = 0, is not
+    /// among them): which second belongs to which phase.
+    #[serde(default)]
+    pub phases: Vec<PhaseSpan>,
     /// The derived figures of design §7.
     #[serde(default)]
     pub derived: super::derived::Derived,
@@ -167,6 +171,30 @@ pub struct ProtocolUsed {
     pub transport: String,
     /// Found by `protocol: auto` rather than named by the scenario.
     pub probed: bool,
+}
+
+/// One span of the run's phase timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSpan {
+    pub phase: Phase,
+    /// Seconds from t = 0.
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl PhaseSpan {
+    /// The spans of `phases` within a run of length `run`.
+    pub fn of(phases: &crate::plan::phase::Phases, run: std::time::Duration) -> Vec<PhaseSpan> {
+        phases
+            .within(run)
+            .into_iter()
+            .map(|(start, end, phase)| PhaseSpan {
+                phase,
+                start_s: start.as_secs_f64(),
+                end_s: end.as_secs_f64(),
+            })
+            .collect()
+    }
 }
 
 /// One occurrence of a fault: when the timeline planned it and when the mock really switched

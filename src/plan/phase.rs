@@ -171,6 +171,24 @@ impl Phases {
     pub fn spans(&self) -> &[(Duration, Phase)] {
         &self.spans
     }
+
+    /// The phases within a run of length `run`: (start, end, phase), empty spans left out.
+    pub fn within(&self, run: Duration) -> Vec<(Duration, Duration, Phase)> {
+        let mut out = Vec::new();
+        for (i, &(start, phase)) in self.spans.iter().enumerate() {
+            if start >= run {
+                break;
+            }
+            let end = self
+                .spans
+                .get(i + 1)
+                .map_or(run, |&(next, _)| next.min(run));
+            if end > start {
+                out.push((start, end, phase));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
