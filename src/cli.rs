@@ -31,6 +31,22 @@ pub enum Command {
     Status(StatusArgs),
     /// Rebuild every view of a run (CSV, HTML, JUnit, Markdown) from its results.json.
     Report(ReportArgs),
+    /// Compare two runs: per-server deltas, regressions only when beyond the threshold and
+    /// significant.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The reference run's results.json.
+    #[arg(value_name = "BASE.json")]
+    pub base: PathBuf,
+    /// The run under judgement's results.json.
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+    /// How much worse a figure may get before it can be a regression.
+    #[arg(long, value_name = "PERCENT", default_value = "25%")]
+    pub max_regression: String,
 }
 
 #[derive(Args, Debug)]

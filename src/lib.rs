@@ -7,7 +7,7 @@
 //!
 //! | module | one job | status |
 //! |---|---|---|
-//! | [`cli`] | clap definitions of the subcommands | `mock`, `check`, `run`, `gateway`, `status` |
+//! | [`cli`] | clap definitions of the subcommands | `mock`, `check`, `run`, `gateway`, `status`, `report`, `compare` |
 //! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era and 2026-07-28), legacy HTTP+SSE, SSE framing, stdio | server and client |
 //! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
 //! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock, the stdio back-channel | done (HTTP and stdio mocks) |
@@ -21,8 +21,9 @@
 //! | [`driver`] | load generation: sessions of every era, the engine, the baseline, the mocks of a run | done |
 //! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
 //! | [`run`] | `gauntlet run`: the stages wired together | done |
-//! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
-//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
+//! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series, derived figures (cache, recovery, cold start, capacity, overhead) → `Summary` | done |
+//! | [`report`] | `Summary` → results.json, CSVs, latency.hlog, the terminal table; `gauntlet report` | json, csv, hlog, rebuild |
+//! | [`compare`] | `gauntlet compare`: per-server deltas, significance by Mann-Whitney over per-second intervals | done |
 //! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
 //! | [`budget`] | budget expressions (parsed and checked); verdicts | parser |
 
@@ -30,6 +31,7 @@ pub mod budget;
 pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod diag;
 pub mod dist;
 pub mod driver;
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> error::Result<()> {
         Command::Gateway(args) => refgate::cli::run(&args),
         Command::Status(args) => refgate::cli::status(&args),
         Command::Report(args) => report::rebuild::run(&args),
+        Command::Compare(args) => compare::run(&args),
     }
 }
 

@@ -687,3 +687,16 @@ pub mod conformance_catalogue {
         );
     }
 }
+
+/// `gauntlet run SCENARIO --out OUT --quiet EXTRA…` with stdin closed, bounded by 120 s.
+pub fn gauntlet_run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(gauntlet_bin());
+    cmd.arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .stdin(std::process::Stdio::null());
+    run_with_timeout(&mut cmd, Duration::from_secs(120))
+}

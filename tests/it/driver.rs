@@ -36,15 +36,7 @@ fn scenario(dir: &Path, name: &str, gateway: &str, load: &str) -> PathBuf {
 
 /// Runs `gauntlet run` and returns results.json.
 fn run(path: &Path, out: &Path, extra: &[&str]) -> Value {
-    let mut cmd = Command::new(gauntlet_bin());
-    cmd.arg("run")
-        .arg(path)
-        .arg("--out")
-        .arg(out)
-        .arg("--quiet")
-        .args(extra)
-        .stdin(Stdio::null());
-    let o = run_with_timeout(&mut cmd, Duration::from_secs(90));
+    let o = crate::common::gauntlet_run(path, out, extra);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", o.stdout, o.stderr);
     let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
     serde_json::from_str(&text).expect("results.json is JSON")

@@ -2,6 +2,7 @@ mod cli;
 mod client;
 mod client_legacy;
 mod common;
+mod compare;
 mod conformance;
 mod discovery;
 mod driver;
