@@ -76,6 +76,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         interrupted.clone(),
         progress,
     ));
+    if let Some(up) = gateway.as_ref().filter(|g| g.builtin) {
+        status_snapshot(&rt, up, &out);
+    }
     let teardown = gateway.as_mut().map(lifecycle::Up::tear_down);
     mocks.stop();
     drop(rt);
@@ -128,6 +131,28 @@ pub fn run(args: &RunArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The reference gateway's own account of the run, before it stops: its `/status` as
+/// status.json in the run folder, and the `gauntlet status` lines on the terminal.
+fn status_snapshot(rt: &tokio::runtime::Runtime, up: &lifecycle::Up, out: &std::path::Path) {
+    let read = crate::refgate::cli::status_url(up.url())
+        .and_then(|uri| rt.block_on(crate::refgate::cli::fetch(uri)));
+    let doc = match read {
+        Ok(doc) => doc,
+        Err(e) => {
+            eprintln!("warning: the gateway's status could not be read: {e}");
+            return;
+        }
+    };
+    let path = out.join("status.json");
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    if let Err(e) = std::fs::write(&path, text + "\n") {
+        eprintln!("warning: cannot write {}: {e}", path.display());
+    }
+    for line in crate::refgate::status::render(up.url(), &doc).unwrap_or_default() {
+        println!("{line}");
+    }
 }
 
 /// What tearing the gateway down found, as notes in the results.

@@ -37,6 +37,8 @@ pub struct Up {
     timeout: Duration,
     setup: Vec<Vec<String>>,
     dir: PathBuf,
+    /// The reference gateway (`gateway: builtin`), whose `/status` gauntlet can read.
+    pub builtin: bool,
 }
 
 /// What tearing down found.
@@ -106,6 +108,7 @@ pub fn bring_up(s: &Scenario, mocks: &Mocks, out: &Path) -> Result<Option<Up>> {
             timeout: RUNNING_READY_TIMEOUT,
             setup: Vec::new(),
             dir: out.to_path_buf(),
+            builtin: false,
         })),
         GatewaySection::Builtin(spec) => builtin(s, spec, mocks, out).map(Some),
         GatewaySection::None => Ok(None),
@@ -165,6 +168,7 @@ fn builtin(s: &Scenario, spec: &BuiltinSpec, mocks: &Mocks, out: &Path) -> Resul
         timeout: BUILTIN_READY_TIMEOUT,
         setup: Vec::new(),
         dir,
+        builtin: true,
     })
 }
 
@@ -215,6 +219,7 @@ fn launch_one(s: &Scenario, l: &Launch, mocks: &Mocks, out: &Path) -> Result<Up>
         timeout: l.ready_timeout,
         setup: p.setup,
         dir: p.dir,
+        builtin: false,
     })
 }
 
@@ -232,6 +237,11 @@ impl Up {
             dir: &self.dir,
         };
         (at, self.process.as_mut())
+    }
+
+    /// The gateway's MCP URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn pid(&self) -> Option<u32> {

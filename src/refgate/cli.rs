@@ -89,7 +89,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     Ok(())
 }
 
-async fn fetch(uri: Uri) -> Result<serde_json::Value> {
+/// `GET` a gateway's `/status` document.
+pub async fn fetch(uri: Uri) -> Result<serde_json::Value> {
     let unreachable = |why: String| Error::Run(format!("cannot read {uri}: {why}"));
     let mut req = Request::new(Full::new(Bytes::new()));
     *req.uri_mut() = uri.clone();
