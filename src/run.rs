@@ -51,7 +51,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     procstat::raise_nofile_limit();
-    let out = out_dir(args, &s);
+    // Absolute: a launched gateway runs in its own working directory and is handed paths in it.
+    let out = std::path::absolute(out_dir(args, &s))
+        .map_err(|e| Error::Run(format!("cannot resolve the output folder: {e}")))?;
     let started_at = SystemTime::now();
     let mut mocks = Mocks::start(&s, plan.seed)?;
     let mut gateway = lifecycle::bring_up(&s, &mocks, &out)?;

@@ -337,3 +337,19 @@ fn the_driver_speaks_the_2024_11_05_transport() {
     assert_eq!(e["count"], 40, "{e}");
     assert_eq!(e["ok"], 40, "{e}");
 }
+
+#[test]
+fn a_relative_out_folder_works_with_a_launched_gateway() {
+    let _g = heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(gauntlet_bin());
+    cmd.current_dir(dir.path())
+        .arg("run")
+        .arg(repo_root().join("scenarios/quickstart.yaml"))
+        .args(["--out", "relative/run", "--duration", "3s", "--quiet"])
+        .stdin(Stdio::null());
+    let o = run_with_timeout(&mut cmd, Duration::from_secs(90));
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", o.stdout, o.stderr);
+    assert!(dir.path().join("relative/run/results.json").is_file());
+    assert!(dir.path().join("relative/run/gateway/mcp.json").is_file());
+}
