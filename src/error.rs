@@ -13,6 +13,9 @@ pub enum Error {
     /// Several mistakes, each at its place (exit 2).
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Sources(Vec<SourceError>),
+    /// The run was carried out and its reports written, but a budget failed (exit 1).
+    #[error("{0}")]
+    BudgetFailed(String),
     /// The run could not be carried out: a port in use, a process that would not start (exit 3).
     #[error("{0}")]
     Run(String),
@@ -38,6 +41,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) | Error::Source(_) | Error::Sources(_) => 2,
+            Error::BudgetFailed(_) => 1,
             Error::Run(_) => 3,
             Error::Interrupted => 130,
         }

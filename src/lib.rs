@@ -22,9 +22,9 @@
 //! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
 //! | [`run`] | `gauntlet run`: the stages wired together | done |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
-//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
+//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, summary.md, junit.xml, the terminal table | json, csv, md, junit |
 //! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
-//! | [`budget`] | budget expressions (parsed and checked); verdicts | parser |
+//! | [`budget`] | budget expressions: parsed, scopes checked, verdicts over a summary | done |
 
 pub mod budget;
 pub mod check;
