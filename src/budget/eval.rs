@@ -364,6 +364,17 @@ fn cold_start(s: &Summary, server: &str) -> Figure {
     }
 }
 
+/// Why a server has no per-window figure: it had no fault window, or its windows have no figure.
+fn no_window_figure(s: &Summary, server: &str) -> Figure {
+    if s.windows.iter().any(|w| w.server == server) {
+        Figure::Unavailable(format!(
+            "the run derived no figure for the fault windows on `{server}`"
+        ))
+    } else {
+        Figure::Unavailable(format!("no fault window on `{server}`"))
+    }
+}
+
 /// The slowest recovery over the server's windows; one that never recovered fails the budget.
 fn recovery(s: &Summary, server: &str) -> Figure {
     let list: Vec<_> = s
@@ -373,7 +384,7 @@ fn recovery(s: &Summary, server: &str) -> Figure {
         .filter(|r| r.server == server)
         .collect();
     if list.is_empty() {
-        return Figure::Unavailable(format!("no fault window on `{server}`"));
+        return no_window_figure(s, server);
     }
     if let Some(r) = list.iter().find(|r| r.never) {
         let seen = trim(r.observed_s, 1);
@@ -407,7 +418,7 @@ fn blast_radius(s: &Summary, server: &str) -> Figure {
         .filter(|b| b.server == server)
         .collect();
     if list.is_empty() {
-        return Figure::Unavailable(format!("no fault window on `{server}`"));
+        return no_window_figure(s, server);
     }
     let (mut worst, mut quality) = (f64::NEG_INFINITY, Quality::Exact);
     for b in list {
@@ -729,6 +740,28 @@ mod tests {
                 ("recovery(c) < 5s", false, "window 3: too few calls"),
                 ("recovery(d) < 5s", false, "no fault window on `d`"),
             ],
+        );
+        s.windows.push(crate::metrics::FaultWindow {
+            window: 4,
+            fault: 0,
+            repeat: 0,
+            server: "d".into(),
+            tool: None,
+            kind: "outage".into(),
+            fault_spec: serde_json::json!({"outage": "refuse"}),
+            planned_start_ms: 0.0,
+            planned_end_ms: Some(1.0),
+            actual_start_ms: Some(0.0),
+            actual_end_ms: Some(1.0),
+            cut: false,
+        });
+        table(
+            &s,
+            &[(
+                "recovery(d) < 5s",
+                false,
+                "no figure for the fault windows on `d`",
+            )],
         );
         assert_eq!(
             one("recovery(b) < 5s", &s).measured_text,

@@ -271,6 +271,14 @@ mod tests {
             ]
         );
         assert_eq!(json::read(&paths[0]).expect("reads back"), s);
+        // --junit FILE without budgets: an empty suite.
+        let asked = dir.path().join("asked.xml");
+        write_junit(&asked, &s).expect("writes");
+        let xml = std::fs::read_to_string(&asked).expect("junit");
+        assert!(
+            xml.contains(r#"<testsuite name="budgets" tests="0""#),
+            "{xml}"
+        );
         s.verdicts = with_budgets();
         let paths = write_all(&out, &s).expect("writes");
         assert_eq!(paths.len(), 5);
