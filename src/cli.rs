@@ -98,10 +98,10 @@ pub struct RunArgs {
     /// Multiply every rate by X.
     #[arg(long, value_name = "X")]
     pub rate_scale: Option<f64>,
-    /// An extra budget expression (repeatable).
+    /// An extra budget expression, after the scenario's (repeatable); checked like them.
     #[arg(long, value_name = "EXPR")]
     pub budget: Vec<String>,
-    /// Write a JUnit report to FILE.
+    /// Also write the budgets' JUnit report to FILE (the run folder has junit.xml with budgets).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Stream every request the mocks receive as JSON lines to FILE.
@@ -122,6 +122,9 @@ pub struct CheckArgs {
     /// Multiply every rate by X.
     #[arg(long, value_name = "X")]
     pub rate_scale: Option<f64>,
+    /// An extra budget expression to check as `gauntlet run --budget` would (repeatable).
+    #[arg(long, value_name = "EXPR")]
+    pub budget: Vec<String>,
 }
 
 #[derive(Args, Debug)]

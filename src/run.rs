@@ -41,6 +41,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }));
     }
     let version = supported(&s, args)?;
+    let budgets = crate::budget::scope::with_flags(&s, &args.budget)?;
     let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
     let plan = Arc::new(Plan::build(&s, overrides)?);
     let baseline_plan = match s.baseline {
@@ -122,7 +123,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     summary.windows = mocks.fault_windows(&plan);
     summary.phases = PhaseSpan::of(&plan.phases, plan.duration);
-    write_reports(&out, &summary)?;
+    summary.verdicts = crate::budget::eval::evaluate(&budgets, &summary);
+    write_reports(&out, &summary, args.junit.as_deref())?;
     if partial {
         return Err(Error::Interrupted);
     }
@@ -132,7 +134,32 @@ pub fn run(args: &RunArgs) -> Result<()> {
             out.join("gateway.log").display()
         )));
     }
-    Ok(())
+    failed_budgets(&summary)
+}
+
+/// Exit 1 when a budget failed, naming each one.
+fn failed_budgets(summary: &Summary) -> Result<()> {
+    let failed: Vec<String> = summary
+        .verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| {
+            format!(
+                "  {}: {}",
+                v.budget,
+                crate::report::junit::failure_message(v)
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "{} of {} budget(s) failed:\n{}",
+        failed.len(),
+        summary.verdicts.len(),
+        failed.join("\n")
+    )))
 }
 
 /// The reference gateway's own account of the run, before it stops: its `/status` as
@@ -208,9 +235,6 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
             f.kind.name()
         ));
     }
-    if !s.budgets.is_empty() || !args.budget.is_empty() || args.junit.is_some() {
-        return not_yet("evaluating budgets (`budgets:`, --budget, --junit)");
-    }
     if args.ledger.is_some() {
         return not_yet("--ledger for a run");
     }
@@ -233,13 +257,24 @@ fn out_dir(args: &RunArgs, s: &Scenario) -> PathBuf {
     PathBuf::from("reports").join(format!("{}-{date}-{time}", s.name))
 }
 
-fn write_reports(dir: &std::path::Path, summary: &Summary) -> Result<()> {
-    let files = crate::report::write_all(dir, summary).map_err(|e| {
+/// The run folder's reports, and junit.xml at `junit` too when asked (an empty suite without
+/// budgets); then the table on stdout.
+fn write_reports(
+    dir: &std::path::Path,
+    summary: &Summary,
+    junit: Option<&std::path::Path>,
+) -> Result<()> {
+    let cannot = |what: &std::path::Path, e: std::io::Error| {
         Error::Run(format!(
             "cannot write the reports to {}: {e}",
-            dir.display()
+            what.display()
         ))
-    })?;
+    };
+    let mut files = crate::report::write_all(dir, summary).map_err(|e| cannot(dir, e))?;
+    if let Some(path) = junit {
+        crate::report::write_junit(path, summary).map_err(|e| cannot(path, e))?;
+        files.push(path.to_path_buf());
+    }
     let mut out = std::io::stdout().lock();
     let table = crate::report::render_table(summary);
     let _ = std::io::Write::write_all(&mut out, table.as_bytes());

@@ -57,12 +57,16 @@ pub enum Threshold {
     Points(f64),
 }
 
+/// One parsed budget: `metric(scope) op threshold`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Budget {
+    /// The expression as written (trimmed): it names the budget in every report.
     pub text: String,
     pub metric: Metric,
     pub scope: Option<Scope>,
     pub op: Op,
+    /// Written `<=` or `>=`: a value equal to the limit passes.
+    pub inclusive: bool,
     pub threshold: Threshold,
 }
 
@@ -107,6 +111,7 @@ pub fn parse(text: &str) -> Result<Budget, ExprError> {
     };
     let trimmed = rest.trim_start();
     pos += rest.len() - trimmed.len();
+    let inclusive = trimmed.as_bytes().get(1) == Some(&b'=');
     let (op, len) = match trimmed.as_bytes() {
         [b'<', b'=', ..] => (Op::Below, 2),
         [b'>', b'=', ..] => (Op::Above, 2),
@@ -136,6 +141,7 @@ pub fn parse(text: &str) -> Result<Budget, ExprError> {
         metric,
         scope,
         op,
+        inclusive,
         threshold,
     })
 }
@@ -242,6 +248,11 @@ fn check_shape(metric: Metric, scope: Option<&Scope>, op: Op) -> Result<(), Stri
             ));
         }
         Metric::Capacity | Metric::Propagation => {}
+        Metric::CacheHitRate if scope.is_some_and(|s| s.phase.is_some()) => {
+            return Err(format!(
+                "`{name}` is over the whole run: write `{name}(SERVER.TOOL)` without `@phase`"
+            ));
+        }
         Metric::ColdStart | Metric::Recovery | Metric::BlastRadius => match scope {
             Some(Scope {
                 server: Some(_),
@@ -268,6 +279,7 @@ fn check_shape(metric: Metric, scope: Option<&Scope>, op: Op) -> Result<(), Stri
     }
 }
 
+/// The metric as written in expressions (`p99`, `error_rate`).
 pub fn metric_name(m: Metric) -> String {
     match m {
         Metric::Percentile(p) => format!("p{p}"),
@@ -323,6 +335,8 @@ mod tests {
         ] {
             assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok));
         }
+        assert!(parse("max(freight) <= 2s").is_ok_and(|b| b.inclusive));
+        assert!(parse("max(freight) < 2s").is_ok_and(|b| !b.inclusive));
     }
 
     #[test]
@@ -340,6 +354,7 @@ mod tests {
             ("p99(all@lunch) < 1s", 4, "unknown phase"),
             ("p99(all < 1s", 3, "without `)`"),
             ("blast_radius(x) < 1%", 18, "percentage points"),
+            ("cache_hit_rate(a.b@steady) > 5%", 0, "whole run"),
         ];
         for (text, offset, words) in cases {
             let e = parse(text).unwrap_err();

@@ -5,20 +5,27 @@
 //! - [`csv`]: summary.csv (phase × server × tool) and timeseries.csv (second × server).
 //! - [`hlog`]: latency.hlog, the HdrHistogram interval log streamed during the run.
 //! - [`rebuild`]: `gauntlet report`, every view from results.json alone.
-//! - [`render_table`]: the summary table printed on a terminal at the end of a run.
+//! - [`junit`]: junit.xml, one test case per budget.
+//! - [`markdown`]: summary.md, for a CI job summary.
+//! - [`render_table`]: the summary table printed on a terminal at the end of a run, then the
+//!   budgets' verdicts.
 
 pub mod csv;
 pub mod hlog;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod rebuild;
 
 use crate::metrics::Summary;
+use crate::metrics::derived::{Quality, Verdict};
 use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// Writes every file view of `summary` into `dir` (created if missing), each atomically;
-/// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv.
+/// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv,
+/// summary.md, and junit.xml when there are budgets.
 pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let results = dir.join(json::FILE_NAME);
@@ -31,7 +38,20 @@ pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     json::write_atomic(&recovery, csv::recovery_csv(summary).as_bytes())?;
     let derived = dir.join(csv::DERIVED_FILE);
     json::write_atomic(&derived, csv::derived_csv(summary).as_bytes())?;
-    Ok(vec![results, summary_csv, timeseries, recovery, derived])
+    let md = dir.join(markdown::FILE_NAME);
+    json::write_atomic(&md, markdown::summary_md(summary).as_bytes())?;
+    let mut files = vec![results, summary_csv, timeseries, recovery, derived, md];
+    if !summary.verdicts.is_empty() {
+        let path = dir.join(junit::FILE_NAME);
+        write_junit(&path, summary)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+/// Writes junit.xml of the summary's verdicts to `path` (atomically).
+pub fn write_junit(path: &Path, summary: &Summary) -> io::Result<()> {
+    json::write_atomic(path, junit::junit_xml(summary)?.as_bytes())
 }
 
 const TABLE_HEADER: [&str; 8] = [
@@ -80,7 +100,46 @@ pub fn render_table(s: &Summary) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    out.push_str(&verdicts(s));
     out.push_str(&warnings(s));
+    out
+}
+
+/// One line per budget: `FAIL  p99(freight.quote@steady)  183ms  < 150ms  (reason)`.
+fn verdicts(s: &Summary) -> String {
+    if s.verdicts.is_empty() {
+        return String::new();
+    }
+    let width = |f: fn(&Verdict) -> &str| s.verdicts.iter().map(|v| f(v).chars().count()).max();
+    let wb = width(|v| &v.budget).unwrap_or(0);
+    let wm = width(|v| &v.measured_text).unwrap_or(0);
+    let mut out = String::from("\nbudgets\n");
+    for v in &s.verdicts {
+        let status = if v.passed { "PASS" } else { "FAIL" };
+        let mut notes: Vec<&str> = Vec::new();
+        if v.quality == Quality::Estimated {
+            notes.push("estimated");
+        }
+        if let Some(r) = &v.reason {
+            notes.push(r);
+        }
+        let note = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        let line = format!(
+            "  {status}  {:<wb$}  {:>wm$}  {}{note}",
+            v.budget, v.measured_text, v.limit_text
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let failed = s.verdicts.iter().filter(|v| !v.passed).count();
+    let _ = match failed {
+        0 => writeln!(out, "all {} budget(s) held", s.verdicts.len()),
+        f => writeln!(out, "{f} of {} budget(s) failed", s.verdicts.len()),
+    };
     out
 }
 
@@ -108,7 +167,7 @@ fn warnings(s: &Summary) -> String {
 }
 
 /// A latency for people: `0.42ms`, `12.3ms`, `1.25s`; `-` for none.
-fn ms(x: Option<f64>) -> String {
+pub(crate) fn ms(x: Option<f64>) -> String {
     match x {
         None => "-".to_owned(),
         Some(x) if x < 10.0 => format!("{x:.2}ms"),
@@ -204,13 +263,91 @@ mod tests {
     }
 
     #[test]
-    fn write_all_writes_three_files() {
+    fn write_all_writes_junit_only_with_budgets() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("run");
-        let s = summary(false, 0);
+        let mut s = summary(false, 0);
         let paths = write_all(&out, &s).expect("writes");
         let names: Vec<_> = paths.iter().filter_map(|p| p.file_name()).collect();
-        assert_eq!(names, ["results.json", "summary.csv", "timeseries.csv"]);
+        assert_eq!(
+            names,
+            [
+                "results.json",
+                "summary.csv",
+                "timeseries.csv",
+                "summary.md"
+            ]
+        );
         assert_eq!(json::read(&paths[0]).expect("reads back"), s);
+        // --junit FILE without budgets: an empty suite.
+        let asked = dir.path().join("asked.xml");
+        write_junit(&asked, &s).expect("writes");
+        let xml = std::fs::read_to_string(&asked).expect("junit");
+        assert!(
+            xml.contains(r#"<testsuite name="budgets" tests="0""#),
+            "{xml}"
+        );
+        s.verdicts = with_budgets();
+        let paths = write_all(&out, &s).expect("writes");
+        assert_eq!(paths.len(), 5);
+        let xml = std::fs::read_to_string(&paths[4]).expect("junit.xml");
+        assert!(
+            xml.contains(r#"<testsuite name="budgets" tests="2""#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"failures="1""#), "{xml}");
+        assert!(
+            xml.contains(r#"<failure message="measured 183ms, limit &lt; 150ms" type="budget"/>"#),
+            "{xml}"
+        );
+        assert_eq!(
+            json::read(&paths[0]).expect("reads back").verdicts,
+            s.verdicts
+        );
+    }
+
+    fn with_budgets() -> Vec<Verdict> {
+        let pass = Verdict {
+            budget: "error_rate(all) < 5%".into(),
+            passed: true,
+            measured: Some(0.01),
+            measured_text: "1%".into(),
+            limit_text: "< 5%".into(),
+            quality: Quality::Estimated,
+            reason: None,
+        };
+        vec![pass, junit::tests::failing()]
+    }
+
+    #[test]
+    fn verdicts_follow_the_table_and_summary_md_has_them() {
+        let mut s = summary(true, 0);
+        s.verdicts = with_budgets();
+        let table = render_table(&s);
+        assert!(
+            table.contains(&format!(
+                "  PASS  error_rate(all) < 5%{}1%  < 5%  (estimated)\n",
+                " ".repeat(18)
+            )),
+            "{table}"
+        );
+        assert!(
+            table.contains("  FAIL  p99(freight.quote@steady) < 150ms  183ms  < 150ms\n"),
+            "{table}"
+        );
+        assert!(table.contains("1 of 2 budget(s) failed"), "{table}");
+        let md = markdown::summary_md(&s);
+        assert!(md.contains("**FAILED**: 1 of 2 budget(s) failed."), "{md}");
+        assert!(md.contains("**Partial run**"), "{md}");
+        assert!(
+            md.contains("| ❌ FAIL | `p99(freight.quote@steady) < 150ms` | 183ms | < 150ms |  |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ✅ PASS | `error_rate(all) < 5%` | 1% | < 5% | estimated |"),
+            "{md}"
+        );
+        // 100 steady calls, 10 timeouts.
+        assert!(md.contains("| 100 | 90 | 10.00% |"), "{md}");
     }
 }

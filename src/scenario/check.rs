@@ -3,7 +3,7 @@
 
 use super::spec::{self, ConfigSpec, GatewaySpec, LoadSpec, ModelSpec, ScenarioSpec, SpacingSpec};
 use super::*;
-use crate::budget::expr;
+use crate::budget::{expr, scope};
 use crate::diag::{SourceError, did_you_mean};
 use crate::error::Error;
 use crate::mock::catalog::{check_total, error_entry};
@@ -167,7 +167,8 @@ impl Checker<'_> {
         let (gateway, baseline) = self.gateway(s.gateway.as_ref());
         let load = self.load(&s.load, &servers);
         let faults = self.faults(&s.faults, &servers, duration);
-        let budgets = self.budgets(&s.budgets, &servers, faults.len());
+        let known = scope::Known::new(&servers, &faults, duration, warmup, baseline.is_some());
+        let budgets = self.budgets(&s.budgets, &known);
         if matches!(gateway, Gateway::None)
             && let (Some(b), Some(g)) = (baseline, s.gateway.as_ref())
         {
@@ -894,17 +895,12 @@ impl Checker<'_> {
         }
     }
 
-    fn budgets(
-        &mut self,
-        list: &[Spanned<String>],
-        servers: &[Server],
-        faults: usize,
-    ) -> Vec<Budget> {
+    fn budgets(&mut self, list: &[Spanned<String>], known: &scope::Known) -> Vec<Budget> {
         let mut out = Vec::new();
         for b in list {
             match expr::parse(&b.value) {
                 Ok(budget) => {
-                    if self.budget_scope(&budget, b, servers, faults) {
+                    if self.budget_scope(&budget, b, known) {
                         out.push(budget);
                     }
                 }
@@ -932,50 +928,20 @@ impl Checker<'_> {
         e
     }
 
-    fn budget_scope(
-        &mut self,
-        b: &Budget,
-        at: &Spanned<String>,
-        servers: &[Server],
-        faults: usize,
-    ) -> bool {
-        let Some(scope) = &b.scope else { return true };
-        let ctx = format!("in budget `{}`", b.text);
-        if let Some(s) = &scope.server {
-            let Some(server) = self.known_server(s, at.referenced, servers, &ctx) else {
-                return false;
-            };
-            if let Some(t) = &scope.tool
-                && server.catalog.tool(t).is_none()
-            {
-                let tools: Vec<&str> = server
-                    .catalog
-                    .tools
-                    .iter()
-                    .map(|x| x.name.as_str())
-                    .collect();
-                self.err(
-                    at.referenced,
-                    format!(
-                        "unknown tool `{t}` {ctx}{}; {s}'s tools are {}",
-                        did_you_mean(t, &tools),
-                        tools.join(", ")
-                    ),
-                );
-                return false;
-            }
-        }
-        if let Some(n) = scope
-            .phase
-            .as_deref()
-            .and_then(|p| p.split_once(':'))
-            .and_then(|(_, n)| n.parse::<usize>().ok())
-            && n >= faults
+    fn budget_scope(&mut self, b: &Budget, at: &Spanned<String>, known: &scope::Known) -> bool {
+        // A server whose catalogue failed has its error already: no second one here.
+        if let Some(server) = b.scope.as_ref().and_then(|x| x.server.as_ref())
+            && self.failed.contains(server)
         {
-            self.err(at.referenced, format!("{ctx}: there is no fault window {n} (the scenario has {faults}, numbered from 0)"));
             return false;
         }
-        true
+        match scope::check(b, known) {
+            Ok(()) => true,
+            Err(m) => {
+                self.err(at.referenced, m);
+                false
+            }
+        }
     }
 }
 

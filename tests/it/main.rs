@@ -1,3 +1,4 @@
+mod budgets;
 mod cli;
 mod client;
 mod client_legacy;
