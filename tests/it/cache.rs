@@ -44,14 +44,15 @@ async fn gateway(mock_port: u16, settings: Value) -> (Arc<Gateway>, String, Canc
 }
 
 /// `gauntlet run` of translate calls with zipf arguments through the gateway at `url`, the
-/// mock on `mock_port`; results.json.
+/// mock on `mock_port`, its data changed at 4 s; results.json.
 fn run(dir: &Path, mock_port: u16, url: &str) -> Value {
     let text = format!(
         "name: cache\nseed: 3\nduration: 8s\n\
          servers:\n  translation: {{ catalog: {}, port: {mock_port} }}\n\
          gateway: {{ url: \"{url}\" }}\n\
          load:\n  rate: 60/s\n  sessions: 2\n  timeout: 5s\n  mix:\n\
-         \x20   - {{ call: translation.translate, args: {{ text: \"{{{{zipf 1000}}}}\", to: pt }} }}\n",
+         \x20   - {{ call: translation.translate, args: {{ text: \"{{{{zipf 1000}}}}\", to: pt }} }}\n\
+         faults:\n  - {{ at: 4s, server: translation, data_change: {{ version: v2 }} }}\n",
         catalogue(CATALOG).display()
     );
     let path = dir.join("scenario.yaml");
@@ -124,6 +125,17 @@ fn cache_hits_are_exact_through_the_reference_gateway_and_match_its_status() {
         "every miss reached the backend: {retries:#} {c:#}"
     );
     assert!(retries["amplification"].as_f64().is_some_and(|a| a >= 1.0));
+    // The cache outlives the data change: results cached before it are served after it.
+    let stale = &r["derived"]["stale_reads"][0];
+    assert_eq!(stale["quality"], "exact", "{stale:#}");
+    assert!(
+        stale["stale_calls"].as_u64().is_some_and(|n| n > 0),
+        "{stale:#}"
+    );
+    assert!(
+        stale["window_ms"].as_f64().is_some_and(|w| w > 1000.0),
+        "{stale:#}"
+    );
 }
 
 #[test]
