@@ -2,6 +2,7 @@
 //! written — also when interrupted (marked partial, exit 130).
 
 use crate::cli::RunArgs;
+use crate::driver::backends::MockBackends;
 use crate::driver::baseline;
 use crate::driver::conn::{InitRecord, open_mock_targets};
 use crate::driver::engine::{Engine, Record, Setup, Target};
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
 use crate::mcp::protocol::Era;
-use crate::metrics::derive::DeriveSetup;
+use crate::metrics::derive::{Backends, DeriveSetup};
 use crate::metrics::summary::{PhaseSpan, Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
@@ -88,7 +89,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let Driven {
         recorder: mut summary,
         protocols,
-        before_run,
+        backends,
     } = driven?;
     let gateway_died = teardown.as_ref().and_then(|t| t.exited_during_run);
     if let Some(t) = &teardown {
@@ -98,7 +99,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     for e in mocks.fault_events() {
         summary.add_event(&e);
     }
-    let propagation = propagation(&mocks, before_run, summary.service_time_seen());
+    let propagation = propagation(&backends, summary.service_time_seen());
     let mut summary = summary.finish(RunMeta {
         scenario: s.name.clone(),
         seed: plan.seed,
@@ -297,8 +298,8 @@ struct Plans {
 struct Driven {
     recorder: Recorder,
     protocols: Vec<ProtocolUsed>,
-    /// The mocks' ledger counts when the run started (after the baseline).
-    before_run: (u64, u64, u64),
+    /// The mocks as derivation sees them, counting from the run's start (after the baseline).
+    backends: Arc<MockBackends>,
 }
 
 /// Opens the sessions, runs the baseline and the engine, and returns the recorder with
@@ -331,7 +332,8 @@ async fn drive(
         Some(p) => Some(baseline::run(s, p.clone(), mocks, &client, version, stop.clone()).await?),
         None => None,
     };
-    let before_run = ledger_counts(mocks);
+    let backends = Arc::new(mocks.backends());
+    backends.mark_run_start();
     let (tx, rx) = mpsc::unbounded_channel();
     let t0 = Instant::now() + Duration::from_millis(50);
     mocks.arm_faults(&plan, &s.faults, t0);
@@ -346,7 +348,7 @@ async fn drive(
     }
     let open = matches!(s.load.model, Model::Open { .. });
     let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout)
-        .derive_with(DeriveSetup::of_run(s, &plan, None));
+        .derive_with(DeriveSetup::of_run(s, &plan, Some(backends.clone())));
     let done = CancellationToken::new();
     let stream = Stream::open(&plans.out, t0, s, &plan.keys, open)?;
     let rec = tokio::spawn(record(
@@ -384,7 +386,7 @@ async fn drive(
     Ok(Driven {
         recorder,
         protocols,
-        before_run,
+        backends,
     })
 }
 
@@ -396,29 +398,20 @@ fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
     }
 }
 
-/// The in-process mocks' tools/call requests so far: (all, with a call id, with a traceparent).
-fn ledger_counts(mocks: &Mocks) -> (u64, u64, u64) {
+/// Design §7 propagation over every mock that can be seen (in-process ledgers, stdio
+/// reports), from the run's start: the baseline's calls are left out.
+fn propagation(backends: &MockBackends, service_time: (u64, u64)) -> Propagation {
     let (mut calls, mut with_id, mut with_trace) = (0, 0, 0);
-    for m in &mocks.mocks {
-        let snap = m.ledger().snapshot();
-        let n: u64 = snap.tools.values().map(|t| t.calls).sum();
+    for server in backends.servers() {
+        let Some(snap) = backends.snapshot(server) else {
+            continue;
+        };
+        let n = snap.tool_calls();
         calls += n;
         with_id += n.saturating_sub(snap.call_ids.missing);
         with_trace += snap.with_traceparent;
     }
-    (calls, with_id, with_trace)
-}
-
-/// Design §7 propagation, over the in-process mocks' ledgers, the baseline's calls (`before`)
-/// left out.
-fn propagation(mocks: &Mocks, before: (u64, u64, u64), service_time: (u64, u64)) -> Propagation {
-    let (calls, with_id, with_trace) = ledger_counts(mocks);
-    Propagation::new(
-        calls.saturating_sub(before.0),
-        with_id.saturating_sub(before.1),
-        with_trace.saturating_sub(before.2),
-        service_time,
-    )
+    Propagation::new(calls, with_id, with_trace, service_time)
 }
 
 /// What the in-process mocks' clients spoke (stdio mocks are separate processes: not here).

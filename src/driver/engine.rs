@@ -182,16 +182,8 @@ impl Engine {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
             let key = self.plan.pick(seq).key;
             let at = ns_since(self.t0, intended);
-            self.record(
-                self.id_base + seq,
-                key,
-                at,
-                at,
-                at,
-                Outcome::Dropped,
-                None,
-                0,
-            );
+            let s = self.sample(self.id_base + seq, key, [at; 3], Outcome::Dropped);
+            let _ = self.tx.send(Record::Sample(s));
             return;
         }
         let me = self.clone();
@@ -219,53 +211,37 @@ impl Engine {
         let conn = &target.sessions[session as usize % target.sessions.len()];
         let mut params = Map::with_capacity(2);
         params.insert("name".into(), Value::String(tool.clone()));
-        params.insert(
-            "arguments".into(),
-            planned.args.render(self.plan.seed, u64::from(key), seq),
-        );
+        let args = planned.args.render(self.plan.seed, u64::from(key), seq);
+        // The hash the mocks' ledgers take of the arguments that arrive.
+        let args_hash = crate::mock::ledger::args_hash(args.as_object());
+        params.insert("arguments".into(), args);
         let meta = CallMeta::new(self.plan.seed, self.id_base + seq);
         let start = Instant::now();
         let r = conn
             .call("tools/call", Value::Object(params), meta, self.timeout)
             .await;
         let end = Instant::now();
-        let (i, s, e) = (
-            ns_since(self.t0, intended),
-            ns_since(self.t0, start),
-            ns_since(self.t0, end),
-        );
-        self.record(
-            self.id_base + seq,
-            key,
-            i,
-            s,
-            e,
-            r.outcome,
-            r.service_us,
-            session,
-        );
+        let times = [intended, start, end].map(|t| ns_since(self.t0, t));
+        let mut sample = self.sample(self.id_base + seq, key, times, r.outcome);
+        sample.service_us = r.service_us;
+        sample.data_version = r.data_version;
+        sample.args_hash = args_hash;
+        sample.session = session;
+        let _ = self.tx.send(Record::Sample(sample));
         if r.outcome == Outcome::HttpError(404) && conn.needs_reinit() {
             self.reinit(conn, &target.server, session).await;
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        call_id: u64,
-        key: u32,
-        intended_ns: i64,
-        start_ns: i64,
-        end_ns: i64,
-        outcome: Outcome,
-        service_us: Option<u64>,
-        session: u32,
-    ) {
+    /// A sample of call `call_id` with its times (intended, start, end; ns from t = 0) and
+    /// outcome, phase labelled; what came back with the answer is for the caller to fill.
+    fn sample(&self, call_id: u64, key: u32, times: [i64; 3], outcome: Outcome) -> Sample {
+        let [intended_ns, start_ns, end_ns] = times;
         let phase = self.label.unwrap_or_else(|| {
             self.plan
                 .phase_at(Duration::from_nanos(intended_ns.max(0) as u64))
         });
-        let _ = self.tx.send(Record::Sample(Sample {
+        Sample {
             call_id,
             key,
             phase,
@@ -273,11 +249,11 @@ impl Engine {
             start_ns,
             end_ns,
             outcome,
-            service_us,
-            session,
+            service_us: None,
+            session: 0,
             args_hash: 0,
             data_version: None,
-        }));
+        }
     }
 
     /// A 404 on a session: record `reinit` and initialize it again for later calls.

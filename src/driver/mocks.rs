@@ -238,6 +238,26 @@ impl Mocks {
         out
     }
 
+    /// What the derivation can look up in these mocks: the in-process ledgers, and the stdio
+    /// servers' reports when the back-channel is open.
+    pub fn backends(&self) -> super::backends::MockBackends {
+        // HTTP and SSE servers were started in the order of their endpoints.
+        let ledgers = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| !matches!(e, Endpoint::Stdio { .. }))
+            .zip(&self.mocks)
+            .map(|((n, _), m)| (n.clone(), m.ledger().clone()))
+            .collect();
+        let stdio = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| matches!(e, Endpoint::Stdio { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        super::backends::MockBackends::new(ledgers, stdio, self.hub.as_ref().map(Hub::served))
+    }
+
     /// Stops the HTTP servers (their ledgers stay readable).
     pub fn stop(&mut self) {
         self.shutdown.cancel();

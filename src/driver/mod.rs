@@ -6,8 +6,10 @@
 //! | [`baseline`] | the `baseline` phase: the mix straight to the mocks before t = 0 |
 //! | [`conn`] | driver sessions over HTTP or stdio, opened before t = 0 |
 //! | [`mocks`] | the scenario's mock servers for a run, on their own runtime |
+//! | [`backends`] | the mocks as the derivation looks calls up in them: ledgers, back-channel reports |
 //! | [`procstat`] | gauntlet's CPU per thread group and RSS, from /proc; the open-file limit |
 
+pub mod backends;
 pub mod baseline;
 pub mod conn;
 pub mod engine;

@@ -11,12 +11,13 @@
 //! | mock | `{"type":"hello","server":S,"pid":N,"at_ns":T}` | on connecting; T: when the process started (spawn) |
 //! | mock | `{"type":"ready","at_ns":T}` | serving stdin |
 //! | run | `{"type":"faults","t0_ns":T,"faults":[…]}` | once t = 0 is known: the server's windows, each `{window, fault, tool, start_ns, end_ns, spec}` with `spec` the fault as a scenario writes it (`{"crash": "exit"}`) and times from t = 0 |
-//! | mock | `{"type":"calls","ids":[…]}` | every 100 ms while it answers calls |
+//! | mock | `{"type":"calls","ids":[…],"unmarked":[{"tool":T,"args_hash":H,"n":N},…],"traced":N}` | every 100 ms while it answers calls: the call ids of the tools/call it answered, how many calls without an id it answered per tool and arguments hash, how many carried a traceparent (`unmarked` and `traced` absent when none) |
 //! | mock | `{"type":"exit","at_ns":T,"reason":R}` | when it exits: `stdin closed`, `crash`, `back-channel closed`, `signal` |
 //!
 //! A mock exits when its stdin or the back-channel closes; the run records a connection that
 //! ends without `exit` as an exit too (`back-channel closed`).
 
+use super::served::Served;
 use crate::clock;
 use crate::sample::{Event, EventKind};
 use serde::{Deserialize, Serialize};
@@ -51,11 +52,28 @@ pub enum FromMock {
     },
     Calls {
         ids: Vec<u64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unmarked: Vec<Unmarked>,
+        /// How many of these calls carried a traceparent.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        traced: u64,
     },
     Exit {
         at_ns: u64,
         reason: String,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Calls without a call id of one tool and arguments hash, in one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmarked {
+    pub tool: String,
+    pub args_hash: u64,
+    pub n: u64,
 }
 
 /// What the run tells a mock.
@@ -84,6 +102,7 @@ pub struct Hub {
     addr: SocketAddr,
     armed: watch::Sender<Option<Arc<Armed>>>,
     log: Arc<Mutex<Vec<Report>>>,
+    served: Arc<Served>,
 }
 
 /// The faults of every stdio server, and t = 0.
@@ -110,9 +129,24 @@ impl Hub {
         let addr = listener.local_addr()?;
         let (armed, _) = watch::channel(None);
         let log = Arc::new(Mutex::new(Vec::new()));
+        let served = Arc::new(Served::default());
         let (rx, log2) = (armed.subscribe(), log.clone());
-        tokio::spawn(accept(listener, rx, log2, shutdown));
-        Ok(Hub { addr, armed, log })
+        let sink = Sink {
+            log: log2,
+            served: served.clone(),
+        };
+        tokio::spawn(accept(listener, rx, sink, shutdown));
+        Ok(Hub {
+            addr,
+            armed,
+            log,
+            served,
+        })
+    }
+
+    /// What the stdio mocks served, per server (shared: it keeps filling while the run goes).
+    pub fn served(&self) -> Arc<Served> {
+        self.served.clone()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -143,10 +177,17 @@ impl Hub {
     }
 }
 
+/// Where a connection's reports go.
+#[derive(Clone)]
+struct Sink {
+    log: Arc<Mutex<Vec<Report>>>,
+    served: Arc<Served>,
+}
+
 async fn accept(
     listener: TcpListener,
     armed: watch::Receiver<Option<Arc<Armed>>>,
-    log: Arc<Mutex<Vec<Report>>>,
+    sink: Sink,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -160,10 +201,10 @@ async fn accept(
                 }
             },
         };
-        let (armed, log, stop) = (armed.clone(), log.clone(), shutdown.clone());
+        let (armed, sink, stop) = (armed.clone(), sink.clone(), shutdown.clone());
         tokio::spawn(async move {
             tokio::select! {
-                _ = mock_connection(stream, armed, log) => {}
+                _ = mock_connection(stream, armed, sink) => {}
                 _ = stop.cancelled() => {}
             }
         });
@@ -176,13 +217,15 @@ async fn accept(
 async fn mock_connection(
     stream: TcpStream,
     mut armed: watch::Receiver<Option<Arc<Armed>>>,
-    log: Arc<Mutex<Vec<Report>>>,
+    sink: Sink,
 ) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let Some(FromMock::Hello { server, pid, at_ns }) = next_line(&mut lines).await else {
         return;
     };
+    let Sink { log, served } = sink;
+    served.hello(&server);
     let record = |what: &'static str, at_ns: u64, reason: Option<String>, calls: Option<u64>| {
         let r = Report {
             server: server.clone(),
@@ -218,7 +261,14 @@ async fn mock_connection(
             m = rx.recv() => match m {
                 None => break,
                 Some(FromMock::Ready { at_ns }) => record("ready", at_ns, None, None),
-                Some(FromMock::Calls { ids }) => calls += ids.len() as u64,
+                Some(FromMock::Calls {
+                    ids,
+                    unmarked,
+                    traced,
+                }) => {
+                    calls += ids.len() as u64 + unmarked.iter().map(|u| u.n).sum::<u64>();
+                    served.record(&server, &ids, &unmarked, traced);
+                }
                 Some(FromMock::Exit { at_ns, reason }) => {
                     record("exit", at_ns, Some(reason), Some(calls));
                     exited = true;
@@ -390,7 +440,11 @@ mod tests {
                 faults: vec![planned]
             })
         );
-        link.send(FromMock::Calls { ids: vec![1, 2, 3] });
+        link.send(FromMock::Calls {
+            ids: vec![1, 2, 3],
+            unmarked: Vec::new(),
+            traced: 0,
+        });
         link.exit("crash").await;
         drop(link);
         let mut events = Vec::new();

@@ -16,6 +16,7 @@
 //! | [`backchannel`] | `GAUNTLET_RUN`: stdio mocks get their faults from the run and report spawn, ready, exit and the calls they served |
 //! | [`live`] | one server's faults at this moment: the request path asks it what to do to a request |
 //! | [`runner`] | walks one server's occurrences on the run's clock and records when each really started and ended |
+//! | [`served`] | what the stdio mocks served, per server: call ids seen once and twice, calls without an id |
 //!
 //! Kinds are the variants of one serde-tagged enum, [`FaultKind`] (no registry): the scenario
 //! reader builds them, a `match` dispatches them. Whether a fault fires for a call is a pure
@@ -33,6 +34,7 @@ pub mod live;
 pub mod malformed;
 pub mod outage;
 pub mod runner;
+pub mod served;
 pub mod session_loss;
 pub mod slow_start;
 

@@ -110,6 +110,9 @@ pub struct CallResult {
     pub outcome: Outcome,
     /// The service time the server reported in `result._meta["dev.gauntlet/service-us"]`.
     pub service_us: Option<u64>,
+    /// A hash ([`crate::mock::ledger::fnv`]) of the data version the result carried in
+    /// `_meta["dev.gauntlet/data-version"]`.
+    pub data_version: Option<u64>,
     /// The JSON-RPC result, only when it was asked for ([`Session::call_with_result`],
     /// [`Session::request`]) and the call got one (`Ok` or `ToolError`).
     pub result: Option<Value>,
@@ -120,6 +123,7 @@ impl CallResult {
         CallResult {
             outcome,
             service_us: None,
+            data_version: None,
             result: None,
         }
     }
@@ -465,6 +469,9 @@ struct MetaHead {
     /// Read leniently: a number of any form; anything else counts as absent.
     #[serde(rename = "dev.gauntlet/service-us", default)]
     service_us: Option<Value>,
+    /// A string (as mocks write it) or any other JSON value, hashed as written.
+    #[serde(rename = "dev.gauntlet/data-version", default)]
+    data_version: Option<Box<RawValue>>,
 }
 
 /// `resultType` (2026-07-28; absent before, meaning `complete`).
@@ -496,10 +503,13 @@ pub(crate) fn outcome_of(body: Result<&RawValue, i32>, keep: bool) -> CallResult
     let Ok(head) = serde_json::from_str::<ResultHead>(raw.get()) else {
         return CallResult::failed(Outcome::Protocol(ProtocolError::MalformedJson));
     };
-    let service_us = head
-        .meta
-        .and_then(|m| m.service_us)
-        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
+    let (service_us, data_version) = match head.meta {
+        Some(m) => (m.service_us, m.data_version),
+        None => (None, None),
+    };
+    let service_us =
+        service_us.and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
+    let data_version = data_version.map(|v| crate::mock::ledger::fnv(v.get().as_bytes()));
     let outcome = if head.result_type == Some(ResultType::InputRequired) {
         // The driver declares no client capabilities: a server that needs input from it
         // should have refused with -32021 rather than ask.
@@ -512,6 +522,7 @@ pub(crate) fn outcome_of(body: Result<&RawValue, i32>, keep: bool) -> CallResult
     CallResult {
         outcome,
         service_us,
+        data_version,
         result: keep.then(|| serde_json::from_str(raw.get()).ok()).flatten(),
     }
 }
@@ -1441,6 +1452,20 @@ mod tests {
         assert_eq!(r(r#"{"dev.gauntlet/service-us":"x"}"#).service_us, None);
         assert_eq!(r(r#"{"other":1}"#).service_us, None);
         assert_eq!(r("null").outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn the_data_version_is_hashed_as_written() {
+        let r = |meta: &str| {
+            let s = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"_meta":{meta}}}}}"#);
+            match_response(read_wire(s.as_bytes()), 1, false).data_version
+        };
+        let v2 = r(r#"{"dev.gauntlet/data-version":"2"}"#);
+        assert_eq!(v2, Some(crate::mock::ledger::fnv(br#""2""#)));
+        assert_ne!(v2, r(r#"{"dev.gauntlet/data-version":"3"}"#));
+        assert_ne!(v2, r(r#"{"dev.gauntlet/data-version":2}"#));
+        assert_eq!(r(r#"{"other":1}"#), None);
+        assert_eq!(r("null"), None);
     }
 
     #[test]

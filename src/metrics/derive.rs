@@ -38,6 +38,16 @@ pub trait Backends: Send + Sync {
     /// Whether `server`'s backend has seen any call carrying a driver call id: `Some(false)`
     /// when it saw calls but none carried one; `None` when it saw none or cannot be seen.
     fn propagates(&self, server: &str) -> Option<bool>;
+    /// `server`'s tools/call requests for `tool` that carried no call id, per arguments hash
+    /// ([`crate::mock::ledger::args_hash`]), to match them with driver calls; `Err` says why
+    /// they cannot be known.
+    fn unmarked(
+        &self,
+        server: &str,
+        _tool: &str,
+    ) -> Result<std::collections::HashMap<u64, u64>, String> {
+        Err(format!("the calls `{server}` received cannot be seen"))
+    }
     /// The driver calls (ids) issued before the run proper (the baseline): left out of
     /// backend counts where they can be told apart.
     fn baseline_ids(&self) -> std::ops::Range<u64> {

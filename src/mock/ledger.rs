@@ -5,6 +5,7 @@
 //! Call ids are tracked in two sparse bitsets over the driver's dense id sequence ("seen" and
 //! "seen twice"); ids outside the issued range are counted as foreign.
 
+use super::ids::{Arrived, IdSet, KEY_CAP, KeyCounts};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -119,23 +120,40 @@ pub struct Snapshot {
     pub with_traceparent: u64,
 }
 
-/// A set of u64 over pages of 65 536 bits, allocated as ids are touched.
-#[derive(Default)]
-struct SparseBits {
-    pages: HashMap<u64, Box<[u64; 1024]>>,
-}
+impl Snapshot {
+    /// tools/call requests (every tool).
+    pub fn tool_calls(&self) -> u64 {
+        self.methods.get("tools/call").copied().unwrap_or(0)
+    }
 
-impl SparseBits {
-    /// Sets `id`; returns whether it was already set.
-    fn insert(&mut self, id: u64) -> bool {
-        let page = self
-            .pages
-            .entry(id >> 16)
-            .or_insert_with(|| Box::new([0; 1024]));
-        let (word, bit) = (((id >> 6) & 1023) as usize, id & 63);
-        let was = page[word] >> bit & 1 == 1;
-        page[word] |= 1 << bit;
-        was
+    /// What arrived after `before` (an earlier snapshot of the same ledger): counters minus
+    /// counters.
+    pub fn since(&self, before: &Snapshot) -> Snapshot {
+        let mut s = self.clone();
+        s.requests = s.requests.saturating_sub(before.requests);
+        for (m, n) in &mut s.methods {
+            *n = n.saturating_sub(before.methods.get(m).copied().unwrap_or(0));
+        }
+        for (t, c) in &mut s.tools {
+            if let Some(b) = before.tools.get(t) {
+                c.calls = c.calls.saturating_sub(b.calls);
+                c.ok = c.ok.saturating_sub(b.ok);
+                c.tool_error = c.tool_error.saturating_sub(b.tool_error);
+                c.rpc_error = c.rpc_error.saturating_sub(b.rpc_error);
+                c.http_error = c.http_error.saturating_sub(b.http_error);
+                c.cancelled = c.cancelled.saturating_sub(b.cancelled);
+                c.abandoned = c.abandoned.saturating_sub(b.abandoned);
+                c.service_us_sum = c.service_us_sum.saturating_sub(b.service_us_sum);
+            }
+        }
+        let (i, b) = (&mut s.call_ids, &before.call_ids);
+        i.distinct = i.distinct.saturating_sub(b.distinct);
+        i.repeated = i.repeated.saturating_sub(b.repeated);
+        i.extra_arrivals = i.extra_arrivals.saturating_sub(b.extra_arrivals);
+        i.foreign = i.foreign.saturating_sub(b.foreign);
+        i.missing = i.missing.saturating_sub(b.missing);
+        s.with_traceparent = s.with_traceparent.saturating_sub(before.with_traceparent);
+        s
     }
 }
 
@@ -145,11 +163,11 @@ struct Inner {
     tools: Vec<ToolCounts>,
     other_tools: ToolCounts,
     requests: u64,
-    seen: SparseBits,
-    twice: SparseBits,
+    ids_seen: IdSet,
     ids: CallIds,
     with_traceparent: u64,
-    key_index: HashMap<(Option<usize>, u64), u64>,
+    /// tools/call arrivals without a call id, per (tool slot, arguments hash).
+    unmarked: KeyCounts<(Option<usize>, u64)>,
 }
 
 /// One server's ledger.
@@ -167,16 +185,15 @@ impl Ledger {
             server: server.to_string(),
             tool_names,
             inner: Mutex::new(Inner {
-                issued: 0..u64::from(u32::MAX),
+                issued: super::ids::ISSUED,
                 methods: vec![0; METHODS.len() + 1],
                 tools: vec![ToolCounts::default(); n],
                 other_tools: ToolCounts::default(),
                 requests: 0,
-                seen: SparseBits::default(),
-                twice: SparseBits::default(),
+                ids_seen: IdSet::default(),
                 ids: CallIds::default(),
                 with_traceparent: 0,
-                key_index: HashMap::new(),
+                unmarked: KeyCounts::new(KEY_CAP),
             }),
             raw: None,
         }
@@ -219,24 +236,17 @@ impl Ledger {
         }
         let mut key_index = 0;
         match arrival.call_id {
-            Some(id) if g.issued.contains(&id) => {
-                if g.seen.insert(id) {
-                    if g.twice.insert(id) {
-                        g.ids.extra_arrivals += 1;
-                    } else {
-                        g.ids.repeated += 1;
-                    }
-                } else {
-                    g.ids.distinct += 1;
-                }
-            }
+            Some(id) if g.issued.contains(&id) => match g.ids_seen.arrive(id) {
+                Arrived::First => g.ids.distinct += 1,
+                Arrived::Second => g.ids.repeated += 1,
+                Arrived::Again => g.ids.extra_arrivals += 1,
+            },
             Some(_) => g.ids.foreign += 1,
             None => {
                 if is_call {
                     g.ids.missing += 1;
-                    let n = g.key_index.entry((slot, arrival.args_hash)).or_insert(0);
-                    key_index = *n;
-                    *n += 1;
+                    // Past the map's bound a new key counts as its first arrival.
+                    key_index = g.unmarked.add(&(slot, arrival.args_hash)).unwrap_or(0);
                 }
             }
         }
@@ -277,6 +287,44 @@ impl Ledger {
                 let _ = tx.send(line);
             }
         }
+    }
+
+    /// How often call id `id` arrived: 0, 1, or 2 for twice or more (O(1)).
+    pub fn seen_count(&self, id: u64) -> u8 {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.issued.contains(&id) {
+            g.ids_seen.count(id)
+        } else {
+            0
+        }
+    }
+
+    /// The call-id counters alone (cheaper than a snapshot).
+    pub fn call_ids(&self) -> CallIds {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ids
+            .clone()
+    }
+
+    /// The tools/call arrivals of `tool` that carried no call id, per arguments hash; `Err`
+    /// (saying why) when the per-arguments map overflowed and the counts are incomplete.
+    pub fn unmarked(&self, tool: &str) -> std::result::Result<HashMap<u64, u64>, String> {
+        let slot = self.tool_slot(Some(tool));
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.unmarked.overflow() > 0 {
+            return Err(format!(
+                "`{}` received calls without a call id with more than {KEY_CAP} distinct \
+                 arguments: too many to match",
+                self.server
+            ));
+        }
+        Ok(g.unmarked
+            .iter()
+            .filter(|((s, _), _)| *s == slot)
+            .map(|((_, h), n)| (*h, *n))
+            .collect())
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -426,12 +474,38 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_paged_not_linear() {
-        let mut b = SparseBits::default();
-        assert!(!b.insert(3));
-        assert!(b.insert(3));
-        assert!(!b.insert(1 << 40));
-        assert_eq!(b.pages.len(), 2);
+    fn seen_counts_unmarked_calls_and_since() {
+        let l = Ledger::new("s", vec!["a".into(), "b".into()]);
+        l.set_issued(0..100);
+        let before = l.snapshot();
+        for (id, tool, h) in [
+            (Some(4), "a", 1),
+            (Some(4), "a", 1),
+            (None, "a", 7),
+            (None, "a", 7),
+            (None, "b", 7),
+            (Some(500), "a", 1),
+        ] {
+            let mut c = call(id, tool);
+            c.args_hash = h;
+            let t = l.arrive(c);
+            l.finish(&t, 1000, Outcome::Ok);
+        }
+        assert_eq!(
+            (l.seen_count(4), l.seen_count(5), l.seen_count(500)),
+            (2, 0, 0)
+        );
+        let a = l.unmarked("a").expect("counts");
+        assert_eq!(a.get(&7), Some(&2));
+        assert_eq!(a.len(), 1);
+        assert_eq!(l.unmarked("b").expect("counts").get(&7), Some(&1));
+        let s = l.snapshot().since(&before);
+        assert_eq!(s.tool_calls(), 6);
+        assert_eq!(
+            (s.call_ids.distinct, s.call_ids.repeated, s.call_ids.missing),
+            (1, 1, 3)
+        );
+        assert_eq!(s.since(&s).tool_calls(), 0);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A stdio mock linked to its run over the back-channel (`GAUNTLET_RUN`,
 //! [`crate::fault::backchannel`]): it says hello and ready, runs the faults the run sends on the
-//! run's clock, reports the call ids it served every 100 ms, and reports its exit — when stdin
+//! run's clock, reports the call ids it served (and the calls without one, per tool and
+//! arguments hash) every 100 ms, and reports its exit — when stdin
 //! closes, when the back-channel closes, or when a `crash` fault ends it.
 //!
 //! Over stdio there is one session and no port, so of the kinds only the in-band ones (latency,
@@ -8,7 +9,7 @@
 
 use super::Mock;
 use crate::clock;
-use crate::fault::backchannel::{FromMock, Link, Planned, ToMock};
+use crate::fault::backchannel::{FromMock, Link, Planned, ToMock, Unmarked};
 use crate::fault::runner::{Runner, Target};
 use crate::fault::{FaultKind, Live, Scheduled};
 use crate::mcp::jsonrpc::{Message, Notification};
@@ -16,6 +17,7 @@ use crate::mcp::session::Session;
 use crate::scenario::spec::CrashSpec;
 use crate::scenario::{Server, Transport};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,6 +40,10 @@ pub struct StdioTarget {
     crash_at: AtomicU64,
     /// Call ids served and not reported yet.
     pending: Mutex<Vec<u64>>,
+    /// Calls without an id served and not reported yet, per (tool, arguments hash).
+    unmarked: Mutex<HashMap<(String, u64), u64>>,
+    /// Calls with a traceparent served and not reported yet.
+    traced: AtomicU64,
 }
 
 impl StdioTarget {
@@ -50,6 +56,8 @@ impl StdioTarget {
             answered: AtomicU64::new(0),
             crash_at: AtomicU64::new(u64::MAX),
             pending: Mutex::new(Vec::new()),
+            unmarked: Mutex::new(HashMap::new()),
+            traced: AtomicU64::new(0),
         })
     }
 
@@ -65,17 +73,38 @@ impl StdioTarget {
     /// Reports the call ids served since the last report.
     pub fn flush(&self) {
         let ids = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        if !ids.is_empty() {
-            self.link.send(FromMock::Calls { ids });
+        let unmarked: Vec<Unmarked> =
+            std::mem::take(&mut *self.unmarked.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .map(|((tool, args_hash), n)| Unmarked { tool, args_hash, n })
+                .collect();
+        let traced = self.traced.swap(0, Ordering::AcqRel);
+        if !ids.is_empty() || !unmarked.is_empty() {
+            self.link.send(FromMock::Calls {
+                ids,
+                unmarked,
+                traced,
+            });
         }
     }
 
-    /// A tools/call answered (with its call id, if it had one).
-    fn served(&self, id: Option<u64>) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(id);
+    /// A tools/call answered: its call id, or its tool and arguments hash when it had none.
+    fn served(&self, h: Head) {
+        if h.traceparent.is_some() {
+            self.traced.fetch_add(1, Ordering::AcqRel);
+        }
+        let (id, tool, args_hash) = (h.call_id, h.tool, h.args_hash);
+        match id {
+            Some(id) => self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(id),
+            None => {
+                let mut u = self.unmarked.lock().unwrap_or_else(|p| p.into_inner());
+                *u.entry((tool.unwrap_or_default(), args_hash)).or_insert(0) += 1;
+            }
+        }
         self.answered(1);
     }
 
@@ -200,6 +229,20 @@ fn instant_of(at_ns: u64) -> Instant {
     }
 }
 
+/// What the reports need of a ledger line.
+#[derive(serde::Deserialize)]
+struct Head {
+    method: String,
+    #[serde(default)]
+    call_id: Option<u64>,
+    #[serde(default)]
+    tool: Option<String>,
+    #[serde(default)]
+    args_hash: u64,
+    #[serde(default)]
+    traceparent: Option<String>,
+}
+
 /// Reports the call ids the ledger saw answered, every 100 ms, and passes the ledger's lines on
 /// to `forward` (`--ledger`). Runs on a thread of its own until the ledger is gone (it holds
 /// the target weakly, so that the ledger can go).
@@ -208,12 +251,6 @@ pub fn report_calls(
     forward: Option<std::sync::mpsc::Sender<String>>,
     target: std::sync::Weak<StdioTarget>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        method: String,
-        #[serde(default)]
-        call_id: Option<u64>,
-    }
     std::thread::Builder::new()
         .name("gauntlet-backchannel".into())
         .spawn(move || {
@@ -227,7 +264,7 @@ pub fn report_calls(
                             && h.method == "tools/call"
                             && let Some(t) = target.upgrade()
                         {
-                            t.served(h.call_id);
+                            t.served(h);
                         }
                         if let Some(f) = &forward {
                             let _ = f.send(line);

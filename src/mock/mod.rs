@@ -9,6 +9,7 @@
 //! | [`eras`] | requests counted per revision and transport (how a gateway reached the server) |
 //! | [`linked`] | a stdio mock linked to its run (`GAUNTLET_RUN`): faults in; spawn, ready, calls, exit out |
 //! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
+//! | [`ids`] | call ids seen once or twice (sparse bitsets), calls without an id per arguments |
 //! | [`cli`] | `gauntlet mock` |
 //! | [`control`] | `gauntlet mock --control`: faults switched on running mocks over HTTP |
 //!
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod cli;
 pub mod control;
 pub mod eras;
+pub mod ids;
 pub mod ledger;
 pub mod linked;
 pub mod lists;

@@ -116,6 +116,9 @@ pub struct Settings {
     pub max_waiting: usize,
     pub retries: RetrySettings,
     pub breaker: BreakerSettings,
+    /// Forward the caller's `_meta` and trace (call id, traceparent) to servers; `false`
+    /// behaves like a gateway that drops them (to test what gauntlet measures without them).
+    pub forward_meta: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -154,6 +157,7 @@ impl Default for Settings {
                 failures: 5,
                 open_for: Duration::from_secs(5),
             },
+            forward_meta: true,
         }
     }
 }
@@ -192,6 +196,7 @@ struct SettingsSpec {
     max_waiting: Option<usize>,
     retries: Option<RetrySpec>,
     breaker: Option<BreakerSpec>,
+    forward_meta: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -327,6 +332,7 @@ fn settings(s: SettingsSpec) -> std::result::Result<Settings, String> {
         max_waiting: positive(s.max_waiting, "max_waiting", d.max_waiting)?,
         retries,
         breaker,
+        forward_meta: s.forward_meta.unwrap_or(d.forward_meta),
     })
 }
 
@@ -522,7 +528,8 @@ mod tests {
             "gauntlet": {
                 "settings": {"separator": ".", "cache_ttl": "10s", "idle_timeout": 0,
                              "retries": {"max": 1, "budget": "20%"},
-                             "breaker": {"failures": 3, "open_for": "500ms"}},
+                             "breaker": {"failures": 3, "open_for": "500ms"},
+                             "forward_meta": false},
                 "servers": {"t": {"tools": [{"name": "a"}, {"name": "b"}],
                                   "cacheable": {"a": "1s"}, "lazy": false}},
             },
@@ -534,6 +541,7 @@ mod tests {
         assert_eq!(s.retries.max, 1);
         assert!((s.retries.budget - 0.2).abs() < 1e-9);
         assert_eq!(s.breaker.open_for, Duration::from_millis(500));
+        assert!(!s.forward_meta && Settings::default().forward_meta);
         let t = &c.servers[0];
         assert_eq!(t.lists.as_ref().map(|l| l.tools.len()), Some(2));
         assert_eq!(t.cacheable["a"], Duration::from_secs(1));

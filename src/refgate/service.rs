@@ -65,9 +65,16 @@ impl Service for Front {
             "prompts/list" => page(p, &d.prompts, size, "prompts", Value::clone),
             "logging/setLevel" => set_level(&ctx.session, p),
             "tools/call" | "resources/read" | "prompts/get" | "completion/complete" => {
-                let trace = Trace::of(p, ctx.traceparent.as_deref(), ctx.call_id_header);
+                let mut trace = Trace::of(p, ctx.traceparent.as_deref(), ctx.call_id_header);
+                let mut params = req.params;
+                if !gw.settings.forward_meta {
+                    trace = Trace::default();
+                    if let Some(p) = params.as_mut() {
+                        p.remove("_meta");
+                    }
+                }
                 let version = ctx.session.version();
-                let work = routed(gw.clone(), req.method, req.params, trace, version);
+                let work = routed(gw.clone(), req.method, params, trace, version);
                 return Handled {
                     stream: false,
                     reply: Box::pin(async move { Some(work.await) }),

@@ -75,14 +75,7 @@ fn run(path: &Path, out: &Path, duration: &str, seed: Option<u64>) -> Value {
     }
     let o = run_with_timeout(&mut cmd, Duration::from_secs(90));
     assert_eq!(o.status.code(), Some(0), "{}\n{}", o.stdout, o.stderr);
-    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
-    let r: Value = serde_json::from_str(&text).expect("results.json is JSON");
-    let errors = crate::results::schema_errors(&crate::results::validator(), &r);
-    assert!(
-        errors.is_empty(),
-        "results.json breaks its schema: {errors:#?}"
-    );
-    r
+    crate::results::checked_results(out)
 }
 
 /// Outcome counts of one phase (`{}` when it had no calls).

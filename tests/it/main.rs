@@ -1,4 +1,5 @@
 mod budgets;
+mod cache;
 mod cli;
 mod client;
 mod client_legacy;

@@ -2,7 +2,7 @@
 //! every transport, lazy loading (processes counted), the cache against the backend's ledger,
 //! the circuit breaker, session loss, trace propagation, idle eviction, list changes, status.
 
-use crate::common::{Output, run_with_timeout};
+use crate::common::{Output, run_with_timeout, runtime};
 use crate::common::{catalogue, gauntlet_bin, heavy, peer_program, python_mcp1, repo_root};
 use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, Session, list_tools};
 use gauntlet::mcp::client_legacy::LegacySession;
@@ -276,14 +276,6 @@ async fn gauntlets_client_reaches_http_sse_and_stdio_backends() {
         assert_eq!(l.with_traceparent, l.call_ids.distinct, "{l:?}");
     }
     g.close().await;
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 #[test]

@@ -193,6 +193,17 @@ pub fn validator() -> jsonschema::Validator {
     jsonschema::draft202012::new(&schema).expect("the schema compiles")
 }
 
+/// `DIR/results.json` of a finished run, checked against the schema.
+pub fn checked_results(dir: &Path) -> Value {
+    let r = read_json(&dir.join("results.json"));
+    let errors = schema_errors(&validator(), &r);
+    assert!(
+        errors.is_empty(),
+        "results.json breaks its schema: {errors:#?}"
+    );
+    r
+}
+
 pub fn schema_errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     v.iter_errors(instance)
         .map(|e| format!("{}: {e}", e.instance_path()))
