@@ -7,7 +7,8 @@
 //! (closed model), timeouts at the timeout. Times are intended starts, ns from t = 0.
 //!
 //! **Before window i** ("steady"): a server's `steady` calls intended before window i starts —
-//! the steady segments between the windows 0..=i merged. Recovery compares with its non-hit
+//! the steady segments between the windows 0..=i merged — less those still in flight when the
+//! next window started (they may have met its fault). Recovery compares with its non-hit
 //! calls (cache hits left out), blast radius with all of them (what clients saw).
 //!
 //! **Recovery** of window i on server A, from its end (a point fault such as a crash: from the
@@ -204,8 +205,11 @@ impl Baselines {
 
     fn add(&mut self, c: &Seen) {
         let seg = self.starts.partition_point(|&(s, _)| s <= c.intended);
-        if seg >= self.starts.len() {
-            return; // after the last window starts: no window compares with it
+        // After the last window's start no window compares with it; a call still in flight
+        // when the next window started may have met the fault.
+        match self.starts.get(seg) {
+            Some(&(next_start, _)) if c.end < next_start => {}
+            _ => return,
         }
         let pair = if seg < self.closed {
             &mut self.cum[c.server]
@@ -779,11 +783,15 @@ fn blast(
             other(name, &before.unwrap_or_default(), &w.during_out.servers[i])
         })
         .collect();
+    // The first of equals: servers in the scenario's order.
     let worst = b
         .others
         .iter()
         .filter_map(|o| o.points.map(|p| (p, &o.server)))
-        .max_by(|x, y| x.0.total_cmp(&y.0));
+        .fold(None, |best: Option<(f64, &String)>, x| match best {
+            Some(b) if b.0 >= x.0 => Some(b),
+            _ => Some(x),
+        });
     let Some((points, worst)) = worst else {
         b.reason = Some("no other server had calls both before and during the window".into());
         return b;
@@ -1154,8 +1162,32 @@ mod tests {
                     assert!(says(&b.reason, "overlaps"), "{b:?}");
                     assert!(b.others.is_empty());
                 }
+                if want {
+                    // Every other server at 0 points: the first of them.
+                    let first = if b.server == "a" { "b" } else { "a" };
+                    assert_eq!(b.worst.as_deref(), Some(first), "{b:?}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn calls_in_flight_when_a_window_opens_are_not_steady() {
+        let s = setup(&[("a", 10, Some(15))]);
+        let mut calls = outage(|_| ok(20), 30);
+        calls.push((0, 9_990, (REFUSED, 100, Some(false))));
+        let (rec, blast) = run(&s, &calls, 30);
+        assert_eq!(rec[0].before_error_rate, Some(0.0), "{:?}", rec[0]);
+        calls.push((1, 9_995, (REFUSED, 10, Some(false))));
+        let (_, blast_too) = run(&s, &calls, 30);
+        assert_eq!(blast, blast_too, "in flight at 10 s: left out");
+        calls.push((1, 9_960, (REFUSED, 5, Some(false))));
+        let (_, blast) = run(&s, &calls, 30);
+        let before = blast[0].others[0].before_error_rate;
+        assert!(
+            before.is_some_and(|e| e > 0.0),
+            "ended before 10 s: {before:?}"
+        );
     }
 
     #[test]
