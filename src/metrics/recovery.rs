@@ -520,6 +520,7 @@ pub struct WindowsAcc {
 }
 
 impl WindowsAcc {
+    /// An accumulator for the windows of `setup` (its servers, keys, model and timeout).
     pub fn new(setup: &DeriveSetup) -> WindowsAcc {
         let index = |name: &str| setup.servers.iter().position(|s| s == name);
         let n = setup.servers.len();
