@@ -93,6 +93,11 @@ pub struct DeriveSetup {
     pub p99_max: Option<Duration>,
     /// Settle period after each window (design §5).
     pub settle: Duration,
+    /// Whether latency runs from the intended start (open model) or the actual start (closed).
+    pub model_open: bool,
+    /// The calls' timeout: timeouts count at it, and a call ends at most this long after it
+    /// was sent.
+    pub timeout: Duration,
     pub backends: Option<Arc<dyn Backends>>,
 }
 
@@ -240,6 +245,8 @@ impl DeriveSetup {
             steps,
             p99_max: s.load.p99_max,
             settle: s.settle,
+            model_open: matches!(s.load.model, crate::scenario::Model::Open { .. }),
+            timeout: s.load.timeout,
             backends,
         }
     }

@@ -63,7 +63,7 @@ fn scenario_over(
 }
 
 /// `gauntlet run` for `duration`; results.json, checked against the schema.
-fn run(path: &Path, out: &Path, duration: &str, seed: Option<u64>) -> Value {
+pub(crate) fn run(path: &Path, out: &Path, duration: &str, seed: Option<u64>) -> Value {
     let mut cmd = Command::new(gauntlet_bin());
     cmd.arg("run")
         .arg(path)

@@ -18,6 +18,7 @@ mod interop_modern;
 mod interop_python;
 mod interop_servers;
 mod interop_ts;
+mod recovery;
 mod refgate;
 mod results;
 mod rmcp_client;
