@@ -84,6 +84,10 @@ pub struct DeriveSetup {
     /// Settle period after each window (design §5).
     pub settle: Duration,
     pub backends: Option<Arc<dyn Backends>>,
+    /// The open model: latency runs from the intended start (the actual one otherwise).
+    pub model_open: bool,
+    /// The calls' timeout: the latency a timeout counts at.
+    pub timeout: Duration,
 }
 
 /// A call, classified: what every accumulator receives.
@@ -231,6 +235,8 @@ impl DeriveSetup {
             p99_max: s.load.p99_max,
             settle: s.settle,
             backends,
+            model_open: matches!(s.load.model, crate::scenario::Model::Open { .. }),
+            timeout: s.load.timeout,
         }
     }
 }

@@ -387,16 +387,11 @@ impl Recorder {
     }
 
     fn latency_us(&self, s: &Sample) -> Option<u64> {
-        let from = if self.model_open {
-            s.intended_ns
-        } else {
-            s.start_ns
+        let rule = LatencyRule {
+            model_open: self.model_open,
+            timeout_us: self.timeout_us,
         };
-        match s.outcome {
-            Outcome::Dropped => None,
-            Outcome::Timeout => Some(self.timeout_us),
-            _ => Some(ns_to_us(s.end_ns.saturating_sub(from))),
-        }
+        rule.of(s)
     }
 
     fn server_of(&mut self, key: u32) -> u32 {
@@ -411,6 +406,38 @@ impl Recorder {
             }
         };
         u32::try_from(i).unwrap_or(u32::MAX)
+    }
+}
+
+/// How every figure measures a call's latency (design §7): from the intended start (open
+/// model) or the actual start (closed) to the end; a timeout at the timeout; none for a
+/// dropped call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyRule {
+    pub model_open: bool,
+    pub timeout_us: u64,
+}
+
+impl LatencyRule {
+    pub fn new(model_open: bool, timeout: Duration) -> LatencyRule {
+        LatencyRule {
+            model_open,
+            timeout_us: u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The latency of `s` in µs.
+    pub fn of(&self, s: &Sample) -> Option<u64> {
+        let from = if self.model_open {
+            s.intended_ns
+        } else {
+            s.start_ns
+        };
+        match s.outcome {
+            Outcome::Dropped => None,
+            Outcome::Timeout => Some(self.timeout_us),
+            _ => Some(ns_to_us(s.end_ns.saturating_sub(from))),
+        }
     }
 }
 

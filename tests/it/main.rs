@@ -1,6 +1,7 @@
 mod cli;
 mod client;
 mod client_legacy;
+mod cold;
 mod common;
 mod conformance;
 mod discovery;
