@@ -239,9 +239,6 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
     if args.ledger.is_some() {
         return not_yet("--ledger for a run");
     }
-    if let Some(srv) = s.servers.iter().find(|x| x.startup.is_some()) {
-        return not_yet(&format!("`startup` (server `{}`)", srv.name));
-    }
     Ok(s.protocol)
 }
 

@@ -159,7 +159,8 @@ impl Engine {
                 return;
             }
             let due = self.t0 + elapsed + pace.wait;
-            if !pace.wait.is_zero() {
+            // Before t = 0 the first call is due at t = 0, not at once.
+            if due > Instant::now() {
                 tokio::select! {
                     _ = tokio::time::sleep_until(due) => {}
                     _ = self.stop.cancelled() => return,

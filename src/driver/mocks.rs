@@ -94,6 +94,9 @@ impl Mocks {
             match server.transport {
                 Transport::Http | Transport::Sse => {
                     let mock = Mock::new(effective_catalog(server), seed);
+                    if let Some(d) = server.startup {
+                        mock.server.faults.starts_cold(d, false);
+                    }
                     let addr = SocketAddr::from(([127, 0, 0, 1], server.port.unwrap_or(0)));
                     let listener = runtime.block_on(TcpListener::bind(addr)).map_err(|e| {
                         Error::Run(format!(

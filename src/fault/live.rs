@@ -37,6 +37,14 @@ struct State {
     active: Vec<Active>,
     lists: Option<Arc<Changed>>,
     versions: Option<Versions>,
+    /// The server's own cold start (`servers.X.startup`), until it is warm.
+    startup: Option<Startup>,
+}
+
+/// A cold start of the server itself: a slow start that needs no window.
+struct Startup {
+    delay: Duration,
+    cold: Cold,
 }
 
 /// An in-band fault whose window is open.
@@ -57,6 +65,23 @@ impl Active {
         match &self.tool {
             None => true,
             Some(t) => is_call && tool == Some(t.as_str()),
+        }
+    }
+}
+
+impl Startup {
+    /// Holds a waking request until the server is ready; true once it is warm.
+    fn wait(&self, method: &str, stateless: bool, hold: &mut Hold) -> bool {
+        let now = Instant::now();
+        if !slow_start::wakes(method, stateless) {
+            return self.cold.is_warm(now);
+        }
+        match self.cold.hold(self.delay, now) {
+            Some(at) => {
+                hold.wait_until(at);
+                false
+            }
+            None => true,
         }
     }
 }
@@ -96,7 +121,10 @@ impl Live {
     fn update(&self, f: impl FnOnce(&mut State)) {
         let mut s = self.write();
         f(&mut s);
-        let busy = !s.active.is_empty() || s.lists.is_some() || s.versions.is_some();
+        let busy = !s.active.is_empty()
+            || s.lists.is_some()
+            || s.versions.is_some()
+            || s.startup.is_some();
         self.busy.store(busy, Ordering::Release);
     }
 
@@ -114,6 +142,10 @@ impl Live {
         }
         let is_call = method == "tools/call";
         let s = self.read();
+        let warm = s
+            .startup
+            .as_ref()
+            .is_some_and(|st| st.wait(method, stateless, &mut fx.hold));
         if is_call {
             fx.version = s.versions.as_ref().map(|v| v.of(tool).to_owned());
         }
@@ -136,7 +168,25 @@ impl Live {
                 _ => {}
             }
         }
+        drop(s);
+        if warm {
+            self.update(|s| s.startup = None);
+        }
         fx
+    }
+
+    /// The server starts cold (`servers.X.startup`, design §5): waking requests (initialize;
+    /// any request in the 2026-07-28 era) wait until `delay` after the first of them, as in a
+    /// `slow_start` window. `booting`: the clock starts now instead (a process that starts
+    /// up as it is spawned); the instant it is ready is returned then.
+    pub fn starts_cold(&self, delay: Duration, booting: bool) -> Option<Instant> {
+        if delay.is_zero() {
+            return None;
+        }
+        let cold = Cold::default();
+        let ready = booting.then(|| cold.hold(delay, Instant::now())).flatten();
+        self.update(|s| s.startup = Some(Startup { delay, cold }));
+        ready
     }
 
     /// Opens an in-band window.
@@ -382,6 +432,41 @@ mod tests {
                 .hold
                 .is_empty()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn startup_holds_the_first_initialize_then_costs_nothing() {
+        let live = Live::new(1);
+        assert_eq!(live.starts_cold(Duration::ZERO, true), None);
+        assert!(!live.is_busy(), "no startup: nothing on");
+        live.starts_cold(Duration::from_millis(800), false);
+        assert!(
+            live.effects("tools/call", Some("a"), 1, false)
+                .hold
+                .is_empty()
+        );
+        let t = Instant::now();
+        let first = live.effects("initialize", None, 2, false);
+        tokio::time::advance(Duration::from_millis(300)).await;
+        let waiting = live.effects("tools/call", Some("a"), 3, true);
+        assert!(!waiting.hold.is_empty(), "a 2026-07-28 request waits too");
+        first.hold.wait().await;
+        assert_eq!(t.elapsed(), Duration::from_millis(800));
+        assert!(live.is_busy(), "warm, not yet seen warm");
+        assert!(live.effects("ping", None, 4, false).hold.is_empty());
+        assert!(!live.is_busy(), "warm: the request path skips faults again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_booting_startup_counts_from_now() {
+        let live = Live::new(1);
+        let t = Instant::now();
+        let ready = live.starts_cold(Duration::from_millis(500), true);
+        assert_eq!(ready, Some(t + Duration::from_millis(500)));
+        tokio::time::advance(Duration::from_millis(200)).await;
+        let fx = live.effects("initialize", None, 1, false);
+        fx.hold.wait().await;
+        assert_eq!(t.elapsed(), Duration::from_millis(500));
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,6 +2,9 @@
 //! 2026-07-28 era, which has no initialize, the first request — is answered after the delay, as
 //! a lazily started server would be; requests that would wake it and arrive while it warms up
 //! wait with it. Once warm, nothing more is delayed in that window.
+//!
+//! A server's own `startup` (design §5) is the same cold start for the server's whole life
+//! ([`super::Live::starts_cold`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,6 +35,12 @@ impl Cold {
             Some(_) => None,
         }
     }
+
+    /// Whether the server was woken and is ready by `now`.
+    pub fn is_warm(&self, now: Instant) -> bool {
+        let ready = self.ready_at.lock().unwrap_or_else(|p| p.into_inner());
+        ready.is_some_and(|at| now >= at)
+    }
 }
 
 #[cfg(test)]
@@ -51,7 +60,9 @@ mod tests {
             "waits with the first"
         );
         tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(cold.is_warm(Instant::now()));
         assert_eq!(cold.hold(d, Instant::now()), None, "warm");
+        assert!(!Cold::default().is_warm(Instant::now()), "never woken");
         assert!(wakes("initialize", false) && wakes("tools/call", true));
         assert!(!wakes("tools/call", false));
     }

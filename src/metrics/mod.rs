@@ -21,6 +21,8 @@ pub mod recorder;
 pub mod recovery;
 pub mod series;
 pub mod summary;
+#[cfg(test)]
+mod testkit;
 
 pub use recorder::{Recorder, RunMeta, phase_lengths};
 pub use summary::{FaultWindow, Summary};

@@ -383,7 +383,11 @@ impl Recorder {
     }
 
     fn latency_us(&self, s: &Sample) -> Option<u64> {
-        call_latency_us(s, self.model_open, self.timeout_us)
+        let rule = LatencyRule {
+            model_open: self.model_open,
+            timeout_us: self.timeout_us,
+        };
+        rule.of(s)
     }
 
     fn server_of(&mut self, key: u32) -> u32 {
@@ -398,6 +402,38 @@ impl Recorder {
             }
         };
         u32::try_from(i).unwrap_or(u32::MAX)
+    }
+}
+
+/// How every figure measures a call's latency (design §7): from the intended start (open
+/// model) or the actual start (closed) to the end; a timeout at the timeout; none for a
+/// dropped call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyRule {
+    pub model_open: bool,
+    pub timeout_us: u64,
+}
+
+impl LatencyRule {
+    pub fn new(model_open: bool, timeout: Duration) -> LatencyRule {
+        LatencyRule {
+            model_open,
+            timeout_us: u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The latency of `s` in µs.
+    pub fn of(&self, s: &Sample) -> Option<u64> {
+        let from = if self.model_open {
+            s.intended_ns
+        } else {
+            s.start_ns
+        };
+        match s.outcome {
+            Outcome::Dropped => None,
+            Outcome::Timeout => Some(self.timeout_us),
+            _ => Some(ns_to_us(s.end_ns.saturating_sub(from))),
+        }
     }
 }
 
@@ -444,21 +480,6 @@ fn phase_rank(p: Phase) -> (u8, usize, u8) {
 /// Seconds from the first to the last intended start (a fallback phase length).
 fn span_secs(first_ns: i64, last_ns: i64) -> f64 {
     (i128::from(last_ns) - i128::from(first_ns)) as f64 / 1e9
-}
-
-/// A call's latency in µs: from the intended start (open model) or the actual start (closed
-/// model) to its end; timeouts count at `timeout_us`; `dropped` calls have none.
-pub(crate) fn call_latency_us(s: &Sample, model_open: bool, timeout_us: u64) -> Option<u64> {
-    let from = if model_open {
-        s.intended_ns
-    } else {
-        s.start_ns
-    };
-    match s.outcome {
-        Outcome::Dropped => None,
-        Outcome::Timeout => Some(timeout_us),
-        _ => Some(ns_to_us(s.end_ns.saturating_sub(from))),
-    }
 }
 
 pub(crate) fn round3(x: f64) -> f64 {

@@ -43,7 +43,7 @@
 use super::derive::{Call, DeriveSetup, WindowSpec};
 use super::derived::{BlastOther, BlastRadius, During, Quality, Recovery};
 use super::hist::{self, HIGHEST_US, LOWEST_US, us_to_ms};
-use super::recorder::call_latency_us;
+use super::recorder::LatencyRule;
 use super::summary::Summary;
 use crate::plan::phase::Phase;
 use crate::sample::Outcome;
@@ -587,7 +587,11 @@ impl WindowsAcc {
             error: !ok,
             hit: c.hit == Some(true),
             unknown: ok && c.hit.is_none(),
-            latency_us: call_latency_us(s, self.model_open, self.timeout_us)?,
+            latency_us: LatencyRule {
+                model_open: self.model_open,
+                timeout_us: self.timeout_us,
+            }
+            .of(s)?,
         })
     }
 

@@ -13,14 +13,19 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub fn run(args: &MockArgs) -> Result<()> {
     let spawn_ns = crate::clock::now_ns();
-    let catalogs = match (&args.scenario, &args.server) {
-        (Some(path), Some(name)) => vec![scenario_server(path, name)?],
-        _ => load_all(&args.catalogs)?,
+    // A server of a scenario starts as cold as its `startup` says.
+    let (catalogs, startup) = match (&args.scenario, &args.server) {
+        (Some(path), Some(name)) => {
+            let (c, startup) = scenario_server(path, name)?;
+            (vec![c], startup)
+        }
+        _ => (load_all(&args.catalogs)?, None),
     };
     let raw = match &args.ledger {
         Some(path) => Some(RawWriter::create(path).map_err(|e| {
@@ -47,7 +52,11 @@ pub fn run(args: &MockArgs) -> Result<()> {
             } else if let Some(w) = &raw {
                 l = l.with_raw_sink(w.sink());
             }
-            Mock::with_ledger(c, l, args.seed)
+            let mock = Mock::with_ledger(c, l, args.seed);
+            if let Some(d) = startup.filter(|_| !args.stdio) {
+                mock.server.faults.starts_cold(d, false);
+            }
+            mock
         })
         .collect();
     drop(own_tx);
@@ -60,7 +69,7 @@ pub fn run(args: &MockArgs) -> Result<()> {
                     lines: own_rx,
                     forward: raw.as_ref().map(RawWriter::sink),
                 });
-                run_stdio(mock, link)
+                run_stdio(mock, link, startup)
             }
             Err(_) => Err(Error::Input("--stdio serves exactly one catalogue".into())),
         }
@@ -98,15 +107,21 @@ fn serve_http_mocks(mocks: Vec<Mock>, args: &MockArgs) -> Result<()> {
     Ok(())
 }
 
-/// Server `name` of the scenario at `path`, with its overrides applied.
-fn scenario_server(path: &std::path::Path, name: &str) -> Result<Catalog> {
+/// Server `name` of the scenario at `path`, with its overrides applied, and its `startup`.
+fn scenario_server(
+    path: &std::path::Path,
+    name: &str,
+) -> Result<(Catalog, Option<std::time::Duration>)> {
     let s = crate::scenario::load(path)?;
     let server = s
         .servers
         .iter()
         .find(|x| x.name == name)
         .ok_or_else(|| Error::Input(format!("{} has no server `{name}`", path.display())))?;
-    Ok(crate::driver::mocks::effective_catalog(server))
+    Ok((
+        crate::driver::mocks::effective_catalog(server),
+        server.startup,
+    ))
 }
 
 /// Reads every catalogue and reports every mistake, not only the first.
@@ -261,7 +276,7 @@ struct Linked {
     forward: Option<std::sync::mpsc::Sender<String>>,
 }
 
-fn run_stdio(mock: Mock, linked: Option<Linked>) -> Result<()> {
+fn run_stdio(mock: Mock, linked: Option<Linked>, startup: Option<Duration>) -> Result<()> {
     // A stdio server belongs to whoever spawned it: die with the parent.
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag on this process.
     unsafe {
@@ -271,7 +286,7 @@ fn run_stdio(mock: Mock, linked: Option<Linked>) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Run(format!("cannot start the runtime: {e}")))?;
-    let served = rt.block_on(serve_stdio(&mock, linked));
+    let served = rt.block_on(serve_stdio(&mock, linked, startup));
     // A read of stdin may still be blocked on a thread (the back-channel closed first): do not
     // wait for it.
     rt.shutdown_background();
@@ -282,8 +297,11 @@ fn run_stdio(mock: Mock, linked: Option<Linked>) -> Result<()> {
 }
 
 /// Serves stdin/stdout until stdin closes, a signal comes or the run's back-channel closes.
-async fn serve_stdio(mock: &Mock, linked: Option<Linked>) -> Result<()> {
+/// With a `startup`, the process boots for that long from now: requests that need it wait, and
+/// the run hears `ready` when it is over.
+async fn serve_stdio(mock: &Mock, linked: Option<Linked>, startup: Option<Duration>) -> Result<()> {
     use crate::fault::backchannel::{FromMock, Link};
+    let ready_at = startup.and_then(|d| mock.server.faults.starts_cold(d, true));
     let shutdown = CancellationToken::new();
     let session = Session::new(None, Version::LATEST_SESSION);
     let link: Option<Arc<super::linked::StdioTarget>> = match linked {
@@ -315,8 +333,14 @@ async fn serve_stdio(mock: &Mock, linked: Option<Linked>) -> Result<()> {
     );
     tokio::pin!(serve);
     if let Some(t) = &link {
-        t.link().send(FromMock::Ready {
-            at_ns: crate::clock::now_ns(),
+        let link = t.link().clone();
+        tokio::spawn(async move {
+            if let Some(at) = ready_at {
+                tokio::time::sleep_until(at).await;
+            }
+            link.send(FromMock::Ready {
+                at_ns: crate::clock::now_ns(),
+            });
         });
     }
     let (served, reason) = tokio::select! {

@@ -3,6 +3,7 @@ mod cache;
 mod cli;
 mod client;
 mod client_legacy;
+mod cold;
 mod common;
 mod compare;
 mod conformance;
