@@ -7,8 +7,10 @@
 //! - [`rebuild`]: `gauntlet report`, every view from results.json alone.
 //! - [`render_table`]: the summary table printed on a terminal at the end of a run.
 
+pub mod charts;
 pub mod csv;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod rebuild;
 
@@ -18,7 +20,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Writes every file view of `summary` into `dir` (created if missing), each atomically;
-/// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv.
+/// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv,
+/// report.html.
 pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let results = dir.join(json::FILE_NAME);
@@ -31,7 +34,16 @@ pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     json::write_atomic(&recovery, csv::recovery_csv(summary).as_bytes())?;
     let derived = dir.join(csv::DERIVED_FILE);
     json::write_atomic(&derived, csv::derived_csv(summary).as_bytes())?;
-    Ok(vec![results, summary_csv, timeseries, recovery, derived])
+    let report = dir.join(html::FILE_NAME);
+    json::write_atomic(&report, html::render(summary).as_bytes())?;
+    Ok(vec![
+        results,
+        summary_csv,
+        timeseries,
+        recovery,
+        derived,
+        report,
+    ])
 }
 
 const TABLE_HEADER: [&str; 8] = [
@@ -93,11 +105,7 @@ fn warnings(s: &Summary) -> String {
         out.push_str("partial run: the numbers cover what ran before it was cut short\n");
     }
     if s.generator_saturated {
-        let lag = ms(s.saturation.send_lag_p99_ms);
-        let cpu = s
-            .saturation
-            .driver_cpu_pct_max
-            .map_or("-".to_owned(), |c| format!("{c:.0}%"));
+        let (lag, cpu) = saturation_figures(s);
         let _ = writeln!(
             out,
             "generator saturated (send lag p99 {lag}, driver CPU max {cpu}): \
@@ -105,6 +113,15 @@ fn warnings(s: &Summary) -> String {
         );
     }
     out
+}
+
+/// The send lag p99 and the driver's busiest CPU second behind `generator_saturated`, for people.
+fn saturation_figures(s: &Summary) -> (String, String) {
+    let cpu = s.saturation.driver_cpu_pct_max;
+    (
+        ms(s.saturation.send_lag_p99_ms),
+        cpu.map_or("-".to_owned(), |c| format!("{c:.0}%")),
+    )
 }
 
 /// A latency for people: `0.42ms`, `12.3ms`, `1.25s`; `-` for none.
@@ -204,13 +221,21 @@ mod tests {
     }
 
     #[test]
-    fn write_all_writes_three_files() {
+    fn write_all_writes_every_view() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("run");
         let s = summary(false, 0);
         let paths = write_all(&out, &s).expect("writes");
         let names: Vec<_> = paths.iter().filter_map(|p| p.file_name()).collect();
-        assert_eq!(names, ["results.json", "summary.csv", "timeseries.csv"]);
+        let want = [
+            "results.json",
+            "summary.csv",
+            "timeseries.csv",
+            "recovery.csv",
+            "derived.csv",
+            "report.html",
+        ];
+        assert_eq!(names, want);
         assert_eq!(json::read(&paths[0]).expect("reads back"), s);
     }
 }

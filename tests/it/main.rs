@@ -1,3 +1,4 @@
+mod browser;
 mod cli;
 mod client;
 mod client_legacy;
@@ -10,6 +11,7 @@ mod faults;
 mod fuzz;
 mod gateway_launch;
 mod gateways_real;
+mod golden;
 mod inproc;
 mod interop_modern;
 mod interop_python;
