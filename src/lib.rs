@@ -22,7 +22,7 @@
 //! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
 //! | [`run`] | `gauntlet run`: the stages wired together | done |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series → `Summary` | done |
-//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, the terminal table | json, csv |
+//! | [`report`] | `Summary` → results.json, summary.csv, timeseries.csv, report.html, the terminal table | json, csv, html |
 //! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
 //! | [`budget`] | budget expressions (parsed and checked); verdicts | parser |
 

@@ -3,6 +3,7 @@
 //!
 //! - [`json`]: results.json (atomic write; read back for `gauntlet report` / `compare`).
 //! - [`csv`]: summary.csv (phase × server × tool) and timeseries.csv (second × server).
+//! - [`html`]: report.html, one self-contained page; [`charts`]: its SVG charts.
 //! - [`hlog`]: latency.hlog, the HdrHistogram interval log streamed during the run.
 //! - [`rebuild`]: `gauntlet report`, every view from results.json alone.
 //! - [`render_table`]: the summary table printed on a terminal at the end of a run.
