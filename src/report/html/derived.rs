@@ -268,13 +268,16 @@ pub(super) fn cold_starts(s: &Summary) -> String {
             names.join(", ")
         }
     };
-    let _ = writeln!(
-        out,
-        "<p>Spawned: {}. Used: {}. Never started: {}.</p>",
-        escape(&list(&c.spawned)),
-        escape(&list(&c.used)),
-        escape(&list(&c.never_started))
-    );
+    let lists = [&c.spawned, &c.used, &c.never_started];
+    if lists.iter().any(|l| !l.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<p>Spawned: {}. Used: {}. Never started: {}.</p>",
+            escape(&list(&c.spawned)),
+            escape(&list(&c.used)),
+            escape(&list(&c.never_started))
+        );
+    }
     out.push_str("</section>\n");
     out
 }

@@ -478,7 +478,7 @@ fn gateway_peaks(seconds: &[&ProcessSecond]) -> String {
     let mut out = String::from("<p>Gateway peaks: ");
     let _ = writeln!(
         out,
-        "RSS {:.1} MiB, CPU {:.0}% of a core, {} processes, {} stdio backends.</p>",
+        "RSS {:.1} MiB, CPU {:.0}% of a core, processes: {}, stdio backends: {}.</p>",
         max(&|x| x.rss_mb),
         max(&|x| x.cpu_pct),
         max(&|x| x.processes as f64),
