@@ -204,7 +204,7 @@ fn results_json_matches_the_schema_and_reads_back() {
     let s = summary();
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = report::write_all(dir.path(), &s).expect("the reports are written");
-    assert_eq!(paths.len(), 3);
+    assert!(paths[0].ends_with("results.json"), "{paths:?}");
     assert!(paths.iter().all(|p| p.is_file()), "{paths:?}");
 
     let instance = read_json(&paths[0]);
