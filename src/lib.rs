@@ -22,7 +22,7 @@
 //! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
 //! | [`run`] | `gauntlet run`: the stages wired together | done |
 //! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series, derived figures (cache, recovery, cold start, capacity, overhead) → `Summary` | done |
-//! | [`report`] | `Summary` → results.json, CSVs, latency.hlog, summary.md, junit.xml, the terminal table; `gauntlet report` | json, csv, hlog, md, junit, rebuild |
+//! | [`report`] | `Summary` → results.json, CSVs, latency.hlog, summary.md, junit.xml, report.html, the terminal table; `gauntlet report` | json, csv, hlog, md, junit, html, rebuild |
 //! | [`compare`] | `gauntlet compare`: per-server deltas, significance by Mann-Whitney over per-second intervals | done |
 //! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
 //! | [`budget`] | budget expressions: parsed, scopes checked, verdicts over a summary | done |

@@ -3,6 +3,7 @@
 //!
 //! - [`json`]: results.json (atomic write; read back for `gauntlet report` / `compare`).
 //! - [`csv`]: summary.csv (phase × server × tool) and timeseries.csv (second × server).
+//! - [`html`]: report.html, one self-contained page; [`charts`]: its SVG charts.
 //! - [`hlog`]: latency.hlog, the HdrHistogram interval log streamed during the run.
 //! - [`rebuild`]: `gauntlet report`, every view from results.json alone.
 //! - [`junit`]: junit.xml, one test case per budget.
@@ -10,8 +11,10 @@
 //! - [`render_table`]: the summary table printed on a terminal at the end of a run, then the
 //!   budgets' verdicts.
 
+pub mod charts;
 pub mod csv;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -25,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 /// Writes every file view of `summary` into `dir` (created if missing), each atomically;
 /// returns their paths: results.json, summary.csv, timeseries.csv, recovery.csv, derived.csv,
-/// summary.md, and junit.xml when there are budgets.
+/// summary.md, report.html, and junit.xml when there are budgets.
 pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let results = dir.join(json::FILE_NAME);
@@ -40,7 +43,17 @@ pub fn write_all(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     json::write_atomic(&derived, csv::derived_csv(summary).as_bytes())?;
     let md = dir.join(markdown::FILE_NAME);
     json::write_atomic(&md, markdown::summary_md(summary).as_bytes())?;
-    let mut files = vec![results, summary_csv, timeseries, recovery, derived, md];
+    let report = dir.join(html::FILE_NAME);
+    json::write_atomic(&report, html::render(summary).as_bytes())?;
+    let mut files = vec![
+        results,
+        summary_csv,
+        timeseries,
+        recovery,
+        derived,
+        md,
+        report,
+    ];
     if !summary.verdicts.is_empty() {
         let path = dir.join(junit::FILE_NAME);
         write_junit(&path, summary)?;
@@ -152,11 +165,7 @@ fn warnings(s: &Summary) -> String {
         out.push_str("partial run: the numbers cover what ran before it was cut short\n");
     }
     if s.generator_saturated {
-        let lag = ms(s.saturation.send_lag_p99_ms);
-        let cpu = s
-            .saturation
-            .driver_cpu_pct_max
-            .map_or("-".to_owned(), |c| format!("{c:.0}%"));
+        let (lag, cpu) = saturation_figures(s);
         let _ = writeln!(
             out,
             "generator saturated (send lag p99 {lag}, driver CPU max {cpu}): \
@@ -164,6 +173,15 @@ fn warnings(s: &Summary) -> String {
         );
     }
     out
+}
+
+/// The send lag p99 and the driver's busiest CPU second behind `generator_saturated`, for people.
+fn saturation_figures(s: &Summary) -> (String, String) {
+    let cpu = s.saturation.driver_cpu_pct_max;
+    (
+        ms(s.saturation.send_lag_p99_ms),
+        cpu.map_or("-".to_owned(), |c| format!("{c:.0}%")),
+    )
 }
 
 /// A latency for people: `0.42ms`, `12.3ms`, `1.25s`; `-` for none.
@@ -263,21 +281,22 @@ mod tests {
     }
 
     #[test]
-    fn write_all_writes_junit_only_with_budgets() {
+    fn write_all_writes_every_view_and_junit_only_with_budgets() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("run");
         let mut s = summary(false, 0);
         let paths = write_all(&out, &s).expect("writes");
         let names: Vec<_> = paths.iter().filter_map(|p| p.file_name()).collect();
-        assert_eq!(
-            names,
-            [
-                "results.json",
-                "summary.csv",
-                "timeseries.csv",
-                "summary.md"
-            ]
-        );
+        let want = [
+            "results.json",
+            "summary.csv",
+            "timeseries.csv",
+            "recovery.csv",
+            "derived.csv",
+            "summary.md",
+            "report.html",
+        ];
+        assert_eq!(names, want);
         assert_eq!(json::read(&paths[0]).expect("reads back"), s);
         // --junit FILE without budgets: an empty suite.
         let asked = dir.path().join("asked.xml");
@@ -289,8 +308,8 @@ mod tests {
         );
         s.verdicts = with_budgets();
         let paths = write_all(&out, &s).expect("writes");
-        assert_eq!(paths.len(), 5);
-        let xml = std::fs::read_to_string(&paths[4]).expect("junit.xml");
+        assert_eq!(paths.len(), 8);
+        let xml = std::fs::read_to_string(&paths[7]).expect("junit.xml");
         assert!(
             xml.contains(r#"<testsuite name="budgets" tests="2""#),
             "{xml}"

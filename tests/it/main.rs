@@ -1,3 +1,4 @@
+mod browser;
 mod budgets;
 mod cache;
 mod cli;
@@ -14,6 +15,7 @@ mod faults;
 mod fuzz;
 mod gateway_launch;
 mod gateways_real;
+mod golden;
 mod inproc;
 mod interop_modern;
 mod interop_python;

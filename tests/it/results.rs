@@ -461,6 +461,7 @@ pub fn check_report_rebuilds(run_dir: &Path) {
         "timeseries.csv",
         "recovery.csv",
         "derived.csv",
+        "report.html",
     ] {
         let a = std::fs::read_to_string(run_dir.join(name)).expect("the run wrote it");
         let b = std::fs::read_to_string(out.join(name)).expect("report rebuilt it");
