@@ -181,7 +181,7 @@ fn summary() -> Summary {
     summary
 }
 
-fn read_json(path: &Path) -> Value {
+pub fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).expect("the file is there");
     serde_json::from_str(&text).expect("the file is JSON")
 }
