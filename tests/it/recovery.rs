@@ -118,7 +118,17 @@ fn a_target_that_keeps_failing_never_recovers() {
         "{ at: 10s, for: 60s, server: translation, outage: refuse }",
     ];
     let path = scenario(dir.path(), &f);
-    let r = run(&path, &dir.path().join("out"), "20s", None);
+    let out = dir.path().join("out");
+    let budget = "recovery(translation) < 5s";
+    let o = crate::common::gauntlet_run(&path, &out, &["--duration", "20s", "--budget", budget]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", o.stdout, o.stderr);
+    let r = crate::results::checked_results(&out);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("failures=\"1\"") && junit.contains("never recovered"),
+        "{junit}"
+    );
+    assert_eq!(r["verdicts"][0]["passed"], false, "{:#}", r["verdicts"]);
     let (during, during_ok) = outcomes(&r, "fault:1", "translation");
     assert!(
         during > 100 && during_ok == 0,
