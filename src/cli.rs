@@ -47,6 +47,9 @@ pub struct CompareArgs {
     /// How much worse a figure may get before it can be a regression.
     #[arg(long, value_name = "PERCENT", default_value = "25%")]
     pub max_regression: String,
+    /// Also write an HTML page overlaying both runs' latency percentile spectra.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

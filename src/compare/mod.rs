@@ -9,7 +9,7 @@
 //! for the number of tests (each side needs at least [`MIN_INTERVALS`] intervals; fewer are
 //! reported, never flagged). Cache hit rates per tool use a two-proportion z-test on hits and
 //! ok calls. Recovery per fault window is shown for reading: one value per run allows no test,
-//! so it is never flagged.
+//! so it is never flagged. `--html FILE` overlays both runs' percentile spectra.
 
 pub mod stats;
 
@@ -72,6 +72,12 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     }
     let rows = compare(&base, &new, threshold)?;
     print!("{}", render(&rows, threshold));
+    if let Some(path) = &args.html {
+        let page = crate::report::html::compare_page(&base, &new, &rows);
+        crate::report::json::write_atomic(path, page.as_bytes())
+            .map_err(|e| Error::Run(format!("cannot write {}: {e}", path.display())))?;
+        println!("wrote {}", path.display());
+    }
     let regressions: Vec<String> = rows
         .iter()
         .filter(|r| r.verdict == Verdict::Regression)

@@ -11,9 +11,12 @@
 //! data (names, reasons, notes, fault specs, the gateway's command) is written through
 //! [`escape`], in HTML text, attributes and SVG alike.
 
+mod compare;
 mod context;
 mod derived;
 mod figures;
+
+pub use compare::compare_page;
 
 use crate::metrics::Summary;
 use crate::metrics::derived::{Quality, Verdict};

@@ -76,8 +76,24 @@ fn compare_flags_a_real_slowdown_and_not_noise() {
         o.stderr
     );
 
-    let o = compare(&base, &slow);
+    let html = dir.path().join("compare.html");
+    let mut cmd = Command::new(gauntlet_bin());
+    cmd.arg("compare")
+        .arg(&base)
+        .arg(&slow)
+        .arg("--html")
+        .arg(&html);
+    let o = run_with_timeout(&mut cmd, Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(1), "{}\n{}", o.stdout, o.stderr);
+    let page = std::fs::read_to_string(&html).expect("--html wrote the page");
+    for want in [
+        "id=\"chart-spectrum\"",
+        "freight (base)",
+        "freight (new)",
+        "REGRESSION",
+    ] {
+        assert!(page.contains(want), "no {want} in the compare page");
+    }
     assert_eq!(verdict(&o, "freight", "p50"), "REGRESSION", "{}", o.stdout);
     assert_eq!(verdict(&o, "freight", "p99"), "REGRESSION", "{}", o.stdout);
     assert_ne!(verdict(&o, "fraud", "p50"), "REGRESSION", "{}", o.stdout);

@@ -29,11 +29,11 @@ pub(super) fn servers(s: &Summary) -> Vec<(&str, &'static str)> {
 }
 
 /// A server, its colour, and its merged histogram (or why it could not be read).
-type Merged<'a> = (&'a str, &'static str, Result<Histogram<u64>, String>);
+pub(super) type Merged<'a> = (&'a str, &'static str, Result<Histogram<u64>, String>);
 
 /// Each server's ok latency over the run (every phase but the baseline), merged from its keys'
 /// histograms; a server whose histograms cannot be read gets the error instead.
-fn merged(s: &Summary) -> Vec<Merged<'_>> {
+pub(super) fn merged(s: &Summary) -> Vec<Merged<'_>> {
     servers(s)
         .into_iter()
         .map(|(server, color)| {
