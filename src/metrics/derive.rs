@@ -117,10 +117,8 @@ pub struct Call<'a> {
     pub data_version: Option<u64>,
 }
 
-/// The accumulators, fed by the classifier.
-pub struct DeriveState {
-    setup: DeriveSetup,
-    classifier: Classifier,
+/// One accumulator per figure; every classified call goes to each.
+struct Accumulators {
     cache: CacheAcc,
     windows: WindowsAcc,
     cold: ColdAcc,
@@ -128,15 +126,34 @@ pub struct DeriveState {
     overhead: OverheadAcc,
 }
 
+impl Accumulators {
+    fn add(&mut self, c: &Call) {
+        self.cache.add(c);
+        self.windows.add(c);
+        self.cold.add(c);
+        self.capacity.add(c);
+        self.overhead.add(c);
+    }
+}
+
+/// The classifier and the accumulators it feeds.
+pub struct DeriveState {
+    setup: DeriveSetup,
+    classifier: Classifier,
+    accs: Accumulators,
+}
+
 impl DeriveState {
     pub fn new(setup: DeriveSetup) -> DeriveState {
         DeriveState {
             classifier: Classifier::new(&setup),
-            cache: CacheAcc::new(&setup),
-            windows: WindowsAcc::new(&setup),
-            cold: ColdAcc::new(&setup),
-            capacity: CapacityAcc::new(&setup),
-            overhead: OverheadAcc::new(&setup),
+            accs: Accumulators {
+                cache: CacheAcc::new(&setup),
+                windows: WindowsAcc::new(&setup),
+                cold: ColdAcc::new(&setup),
+                capacity: CapacityAcc::new(&setup),
+                overhead: OverheadAcc::new(&setup),
+            },
             setup,
         }
     }
@@ -144,51 +161,26 @@ impl DeriveState {
     /// One sample (O(1) amortised); calls whose classification is due go on to the
     /// accumulators.
     pub fn add(&mut self, s: &Sample) {
-        let DeriveState {
-            setup,
-            classifier,
-            cache,
-            windows,
-            cold,
-            capacity,
-            overhead,
-        } = self;
-        classifier.push(setup, s, &mut |c: &Call| {
-            cache.add(c);
-            windows.add(c);
-            cold.add(c);
-            capacity.add(c);
-            overhead.add(c);
-        });
+        let accs = &mut self.accs;
+        self.classifier
+            .push(&self.setup, s, &mut |c: &Call| accs.add(c));
     }
 
     /// Every figure, from the accumulators and the summary (which has everything else:
     /// calls, series, events, windows).
     pub fn finish(mut self, summary: &Summary) -> Derived {
-        let DeriveState {
-            setup,
-            classifier,
-            cache,
-            windows,
-            cold,
-            capacity,
-            overhead,
-        } = &mut self;
-        classifier.flush(setup, &mut |c: &Call| {
-            cache.add(c);
-            windows.add(c);
-            cold.add(c);
-            capacity.add(c);
-            overhead.add(c);
-        });
-        let (cache_hits, routing, retries, stale_reads) = self.cache.finish(&self.setup, summary);
-        let (recovery, blast_radius) = self.windows.finish(&self.setup, summary);
+        let accs = &mut self.accs;
+        self.classifier
+            .flush(&self.setup, &mut |c: &Call| accs.add(c));
+        let (setup, a) = (&self.setup, &mut self.accs);
+        let (cache, routing, retries, stale_reads) = a.cache.finish(setup, summary);
+        let (recovery, blast_radius) = a.windows.finish(setup, summary);
         Derived {
-            capacity: self.capacity.finish(&self.setup, summary),
-            overhead: self.overhead.finish(&self.setup, summary),
-            cache: cache_hits,
+            capacity: a.capacity.finish(setup, summary),
+            overhead: a.overhead.finish(setup, summary),
+            cache,
             stale_reads,
-            cold_start: self.cold.finish(&self.setup, summary),
+            cold_start: a.cold.finish(setup, summary),
             recovery,
             blast_radius,
             routing,
