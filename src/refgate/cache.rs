@@ -69,6 +69,24 @@ struct Inner {
     seq: u64,
 }
 
+impl Inner {
+    /// Drops expired entries from the front of the insertion queue, up to the first live
+    /// one, so that a steady stream of new keys keeps the cache at what the time to live
+    /// holds instead of filling it to the bound. Amortised O(1): each key is popped once.
+    fn sweep(&mut self, now: Instant) {
+        while let Some((k, s)) = self.order.front() {
+            match self.map.get(k) {
+                Some(e) if e.seq == *s && now < e.expires => break,
+                Some(e) if e.seq == *s => {
+                    self.map.remove(k);
+                }
+                _ => {}
+            }
+            self.order.pop_front();
+        }
+    }
+}
+
 pub struct Cache {
     max: usize,
     inner: Mutex<Inner>,
@@ -114,6 +132,7 @@ impl Cache {
         };
         g.map.insert(key.clone(), entry);
         g.order.push_back((key, seq));
+        g.sweep(now);
         while g.map.len() > self.max {
             let Some((k, s)) = g.order.pop_front() else {
                 break;
@@ -174,6 +193,29 @@ mod tests {
             key("t", Some(&json!({"a": 1}))),
             key("t", Some(&json!({"a": "1"})))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_entries_go_without_being_read() {
+        let t0 = Instant::now();
+        let c = Cache::new(100_000);
+        let ttl = Duration::from_secs(10);
+        // A new key every 10 ms for 100 s, none read again: the cache holds what 10 s hold.
+        for i in 0..10_000u64 {
+            let now = t0 + Duration::from_millis(10 * i);
+            c.put(format!("k{i}"), json!(i), ttl, now);
+            assert!(c.len() <= 1001, "{} entries at {i}", c.len());
+        }
+        assert!(c.len() >= 999);
+        assert!(c.lock().order.len() <= 1001);
+        // A longer-lived entry at the front holds the sweep back, within the bound.
+        let c = Cache::new(50);
+        c.put("long".into(), json!(0), Duration::from_secs(1000), t0);
+        for i in 0..200u64 {
+            c.put(format!("k{i}"), json!(i), ttl, t0 + Duration::from_secs(i));
+        }
+        assert_eq!(c.get("long", t0 + Duration::from_secs(199)), None, "bound");
+        assert!(c.len() <= 11, "{} entries once the long one went", c.len());
     }
 
     #[tokio::test(start_paused = true)]
