@@ -13,8 +13,9 @@
 //! - **Stale reads** per `data_change` window: ok calls sent after the change that returned a
 //!   version some call had returned before it.
 //!
-//! Memory: counters per key and server, a bounded map per (key, arguments hash), a bounded set
-//! of versions per data-change window.
+//! Memory: counters per key and server, a bounded map per (key, arguments hash) of the calls
+//! their ids did not decide (empty when every id reaches its backend), a bounded set of
+//! versions per data-change window.
 
 use super::derive::{Backends, Call, DeriveSetup};
 use super::derived::{CacheHits, Quality, Retries, Routing, StaleRead};
@@ -42,13 +43,12 @@ struct KeyAcc {
     overflow: bool,
 }
 
-/// The calls of one (key, arguments hash).
+/// The calls of one (key, arguments hash) whose fate the call ids did not decide (every call
+/// but the ok ones classified as hit or miss by id).
 #[derive(Default, Clone, Copy)]
 struct ArgAcc {
     sent: u64,
     ok: u64,
-    /// Ok calls whose id is known to have reached the backend.
-    reached_ok: u64,
 }
 
 /// One data-change window.
@@ -140,6 +140,11 @@ impl CacheAcc {
             k.decided += u64::from(c.hit.is_some());
             k.hits += u64::from(c.hit == Some(true));
         }
+        // An ok call decided by its id needs no matching: only the others are kept, so that
+        // a run whose ids reach the backends keeps no per-arguments state at all.
+        if ok && c.hit.is_some() {
+            return;
+        }
         let pair = (s.key, s.args_hash);
         if self.args.len() >= ARGS_CAP && !self.args.contains_key(&pair) {
             k.overflow = true;
@@ -148,7 +153,6 @@ impl CacheAcc {
         let a = self.args.entry(pair).or_default();
         a.sent += 1;
         a.ok += u64::from(ok);
-        a.reached_ok += u64::from(ok && c.hit == Some(false));
     }
 
     /// A timeout or transport failure: lost when its id reached no backend.
@@ -235,18 +239,20 @@ impl CacheAcc {
         out
     }
 
-    /// Estimated hits of key `key`: per arguments, the calls not known to have reached the
-    /// backend less the backend's calls without an id, at most the ok calls among them.
+    /// Estimated hits of key `key`: the hits decided by id, plus, per arguments, the
+    /// undecided calls less the backend's calls without an id, at most the ok calls among them.
     fn matched(&self, key: u32, backend: &HashMap<u64, u64>) -> u64 {
-        self.args
+        let decided = self.keys.get(key as usize).map_or(0, |k| k.hits);
+        let undecided: u64 = self
+            .args
             .iter()
             .filter(|((k, _), _)| *k == key)
             .map(|((_, h), a)| {
                 let arrived = backend.get(h).copied().unwrap_or(0);
-                let unreached = a.sent - a.reached_ok;
-                (a.ok - a.reached_ok).min(unreached.saturating_sub(arrived))
+                a.ok.min(a.sent.saturating_sub(arrived))
             })
-            .sum()
+            .sum();
+        decided + undecided
     }
 
     fn routing(&self, setup: &DeriveSetup) -> Routing {
@@ -548,6 +554,42 @@ mod tests {
         );
         assert_eq!(routing.quality, Quality::Unavailable);
         assert!(retries.iter().all(|r| r.quality == Quality::Unavailable));
+    }
+
+    #[test]
+    fn only_calls_their_ids_did_not_decide_are_kept_for_matching() {
+        let fake = Fake {
+            propagates: HashMap::from([("a", true), ("b", false)]),
+            unmarked: HashMap::from([("b", HashMap::from([(1, 1)]))]),
+            ..Fake::default()
+        };
+        let setup = setup(fake);
+        let mut acc = CacheAcc::new(&setup);
+        // Ten thousand calls with distinct arguments, each decided by its id: nothing kept.
+        for id in 0..10_000u64 {
+            let c = call(id, 0, Outcome::Ok, id, Some(id % 3 == 0));
+            acc.add(&Call {
+                sample: &c.s,
+                server: "a",
+                tool: "t",
+                hit: c.hit,
+                wrong_server: false,
+                data_version: None,
+            });
+        }
+        assert_eq!(acc.args.len(), 0);
+        // Decided hits count as hits; the undecided calls are matched by arguments.
+        let ok = Outcome::Ok;
+        let calls = [
+            call(1, 1, ok, 5, Some(true)),
+            call(2, 1, ok, 6, Some(true)),
+            call(3, 1, ok, 1, None),
+            call(4, 1, ok, 1, None),
+            call(5, 1, ok, 1, None),
+        ];
+        let (cache, ..) = feed(&setup, &calls);
+        let b = &cache[0];
+        assert_eq!((b.quality, b.ok, b.hits), (Quality::Estimated, 5, Some(4)));
     }
 
     #[test]
