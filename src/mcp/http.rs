@@ -10,8 +10,10 @@
 
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
 use super::modern::claims_modern;
-use super::protocol::{Version, header, negotiate};
-use super::service::{CallContext, Notifier, Reply, Service, TransportKind, cancel_from};
+use super::protocol::{Version, header, header_name, negotiate};
+use super::service::{
+    CallContext, Deferred, Notifier, Reply, Service, Sink, TransportKind, cancel_from,
+};
 use super::session::{Session, SessionTable, new_session_id};
 use super::sse;
 use crate::clock;
@@ -242,7 +244,7 @@ pub async fn handle<S: Service>(
     }
     match *req.method() {
         Method::POST => post(front, req, arrival).await,
-        Method::GET | Method::DELETE if !req.headers().contains_key(header::SESSION_ID) => {
+        Method::GET | Method::DELETE if !req.headers().contains_key(&header_name::SESSION_ID) => {
             let mut r = plain(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed: without Mcp-Session-Id only POST is served",
@@ -364,11 +366,11 @@ impl HeaderMeta {
         HeaderMeta {
             arrival,
             traceparent: h
-                .get(header::TRACEPARENT)
+                .get(&header_name::TRACEPARENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
             call_id: h
-                .get(header::CALL_ID)
+                .get(&header_name::CALL_ID)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok()),
         }
@@ -428,13 +430,16 @@ async fn request<S: Service>(
     meta: HeaderMeta,
     accept: Accept,
 ) -> HttpResponse {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let ctx = meta.context(session.clone(), Notifier::Stream(tx.clone()));
+    // The stream, and its channel, only for the answers that go out as one.
+    let notify = Deferred::new();
+    let ctx = meta.context(session.clone(), Notifier::Deferred(notify.clone()));
     let token = ctx.cancel.clone();
     let id = r.id.clone();
     let handled = front.service.request(r, ctx);
     let work = super::service::run_cancellable(session.clone(), id.clone(), token, handled.reply);
     if handled.stream && accept.sse {
+        let (tx, rx) = mpsc::unbounded_channel();
+        notify.settle(Sink::Stream(tx.clone()));
         tokio::spawn(async move {
             if let Some(reply) = work.await {
                 let result = match reply.http {
@@ -452,12 +457,9 @@ async fn request<S: Service>(
         });
         return sse_response(rx, session.version());
     }
-    drop(tx);
-    let reply = work.await;
     // Notifications of a call answered as plain JSON go to the session's stream, if open.
-    while let Ok(m) = rx.try_recv() {
-        session.push(m);
-    }
+    notify.settle(Sink::Session(session.clone()));
+    let reply = work.await;
     match reply {
         None => json(
             StatusCode::OK,
@@ -524,8 +526,8 @@ async fn batch<S: Service>(
 
 /// A notification without a session that names 2026-07-28 in `MCP-Protocol-Version`.
 fn stateless_notification(h: &HeaderMap) -> bool {
-    !h.contains_key(header::SESSION_ID)
-        && h.get(header::PROTOCOL_VERSION)
+    !h.contains_key(&header_name::SESSION_ID)
+        && h.get(&header_name::PROTOCOL_VERSION)
             .is_some_and(|v| v.as_bytes() == Version::V2026_07_28.as_str().as_bytes())
 }
 
@@ -569,7 +571,7 @@ fn session_of<S: Service>(
     front: &Arc<HttpFront<S>>,
     headers: &HeaderMap,
 ) -> Result<Arc<Session>, HttpResponse> {
-    let Some(id) = headers.get(header::SESSION_ID) else {
+    let Some(id) = headers.get(&header_name::SESSION_ID) else {
         return Err(rpc_error_status(
             StatusCode::BAD_REQUEST,
             code::INVALID_REQUEST,
@@ -584,7 +586,7 @@ fn session_of<S: Service>(
             "Session not found",
         ));
     };
-    if let Some(v) = headers.get(header::PROTOCOL_VERSION) {
+    if let Some(v) = headers.get(&header_name::PROTOCOL_VERSION) {
         let known = v
             .to_str()
             .ok()

@@ -13,7 +13,7 @@ use super::jsonrpc::{ErrorObject, Notification, Request, RequestId, code as rpc}
 use super::protocol::{LogLevel, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use serde_json::{Map, Value, json};
 
 /// `_meta` keys of the revision.
@@ -42,6 +42,8 @@ pub mod code {
 pub mod header {
     pub const METHOD: &str = "mcp-method";
     pub const NAME: &str = "mcp-name";
+    pub static METHOD_NAME: http::HeaderName = http::HeaderName::from_static(METHOD);
+    pub static NAME_NAME: http::HeaderName = http::HeaderName::from_static(NAME);
 }
 
 /// Methods of earlier revisions that 2026-07-28 removed.
@@ -75,14 +77,15 @@ fn meta_of(params: Option<&Map<String, Value>>) -> Option<&Map<String, Value>> {
 
 /// Whether a request (not initialize, no session id) is of the 2026-07-28 era.
 pub fn claims_modern(headers: &HeaderMap, req: &Request) -> bool {
-    if req.method == "initialize" || headers.contains_key(super::protocol::header::SESSION_ID) {
+    if req.method == "initialize" || headers.contains_key(&super::protocol::header_name::SESSION_ID)
+    {
         return false;
     }
     if meta_of(req.params.as_ref()).is_some_and(|m| m.contains_key(key::PROTOCOL_VERSION)) {
         return true;
     }
     let named = headers
-        .get(super::protocol::header::PROTOCOL_VERSION)
+        .get(&super::protocol::header_name::PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok());
     named.is_some_and(|v| {
         v.parse::<Version>()
@@ -173,12 +176,12 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
             format!("Header mismatch: {what}"),
         )
     };
-    let get = |name: &str| headers.get(name).map(|v| v.to_str().ok());
+    let get = |name: &HeaderName| headers.get(name).map(|v| v.to_str().ok());
     let body_version = meta_of(req.params.as_ref())
         .and_then(|m| m.get(key::PROTOCOL_VERSION))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match get(super::protocol::header::PROTOCOL_VERSION) {
+    match get(&super::protocol::header_name::PROTOCOL_VERSION) {
         None => {
             return Err(mismatch(
                 "the MCP-Protocol-Version header is missing".into(),
@@ -192,7 +195,7 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
         }
         Some(_) => {}
     }
-    match get(header::METHOD) {
+    match get(&header::METHOD_NAME) {
         None => return Err(mismatch("the Mcp-Method header is missing".into())),
         Some(v) if v != Some(req.method.as_str()) => {
             return Err(mismatch(format!(
@@ -206,7 +209,7 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
     let Some(body_name) = name_of(&req.method, req.params.as_ref()) else {
         return Ok(());
     };
-    let Some(sent) = get(header::NAME) else {
+    let Some(sent) = get(&header::NAME_NAME) else {
         return Err(mismatch("the Mcp-Name header is missing".into()));
     };
     // The plain form (the usual one) is compared without decoding.

@@ -107,6 +107,17 @@ pub mod header {
     pub const CALL_ID: &str = "x-gauntlet-call-id";
 }
 
+/// The same names as [`http::HeaderName`]s, for look-ups on a server's request path (a `&str`
+/// name is parsed again on every look-up).
+pub mod header_name {
+    use http::HeaderName;
+    pub static SESSION_ID: HeaderName = HeaderName::from_static(super::header::SESSION_ID);
+    pub static PROTOCOL_VERSION: HeaderName =
+        HeaderName::from_static(super::header::PROTOCOL_VERSION);
+    pub static TRACEPARENT: HeaderName = HeaderName::from_static(super::header::TRACEPARENT);
+    pub static CALL_ID: HeaderName = HeaderName::from_static(super::header::CALL_ID);
+}
+
 /// `_meta` keys.
 pub mod meta {
     pub const CALL_ID: &str = "dev.gauntlet/call-id";

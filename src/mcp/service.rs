@@ -89,6 +89,8 @@ impl TransportKind {
 pub enum Notifier {
     Stream(mpsc::UnboundedSender<Message>),
     Session(Arc<Session>),
+    /// Chosen once the service has said how it answers ([`Handled::stream`]).
+    Deferred(Arc<Deferred>),
 }
 
 impl Notifier {
@@ -99,7 +101,69 @@ impl Notifier {
                 let _ = tx.send(Message::Notification(n));
             }
             Notifier::Session(s) => s.push(Message::Notification(n)),
+            Notifier::Deferred(d) => d.send(Message::Notification(n)),
         }
+    }
+}
+
+/// Where a [`Deferred`] notifier's messages end up.
+pub enum Sink {
+    Stream(mpsc::UnboundedSender<Message>),
+    Session(Arc<Session>),
+    /// Nowhere: a 2026-07-28 answer sent as plain JSON has no stream to carry them.
+    Discard,
+}
+
+impl Sink {
+    fn send(&self, m: Message) {
+        match self {
+            // A closed receiver means the client went away; there is nobody left to tell.
+            Sink::Stream(tx) => {
+                let _ = tx.send(m);
+            }
+            Sink::Session(s) => s.push(m),
+            Sink::Discard => {}
+        }
+    }
+}
+
+/// A notifier whose destination is settled after the service has answered
+/// [`Service::request`]: a front end creates a stream (and its channel) only for the answers
+/// that go out as one. Messages sent before then are kept, in order, and handed on when it
+/// is settled.
+#[derive(Default)]
+pub struct Deferred {
+    sink: std::sync::OnceLock<Sink>,
+    early: std::sync::Mutex<Vec<Message>>,
+}
+
+impl Deferred {
+    pub fn new() -> Arc<Deferred> {
+        Arc::new(Deferred::default())
+    }
+
+    fn send(&self, m: Message) {
+        if let Some(sink) = self.sink.get() {
+            return sink.send(m);
+        }
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        match self.sink.get() {
+            Some(sink) => sink.send(m),
+            None => early.push(m),
+        }
+    }
+
+    /// Sends what came early to `sink`, and everything after it. Once only: later calls are
+    /// ignored.
+    pub fn settle(&self, sink: Sink) {
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        if self.sink.get().is_some() {
+            return;
+        }
+        for m in early.drain(..) {
+            sink.send(m);
+        }
+        let _ = self.sink.set(sink);
     }
 }
 
@@ -180,4 +244,64 @@ pub async fn run_cancellable(
     };
     drop(guard);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn note(i: u64) -> Notification {
+        Notification::new("notifications/progress", json!({"progress": i}))
+    }
+
+    fn progress(m: &Message) -> Option<u64> {
+        match m {
+            Message::Notification(n) => n.params.as_ref()?.get("progress")?.as_u64(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn deferred_keeps_early_messages_in_order_and_settles_once() {
+        let d = Deferred::new();
+        let n = Notifier::Deferred(d.clone());
+        n.send(note(1));
+        n.send(note(2));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        d.settle(Sink::Stream(tx));
+        n.send(note(3));
+        d.settle(Sink::Discard);
+        n.send(note(4));
+        let mut got = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            got.push(progress(&m));
+        }
+        assert_eq!(got, [Some(1), Some(2), Some(3), Some(4)]);
+
+        let discard = Deferred::new();
+        Notifier::Deferred(discard.clone()).send(note(1));
+        discard.settle(Sink::Discard);
+        Notifier::Deferred(discard.clone()).send(note(2));
+        assert!(discard.early.lock().map(|e| e.is_empty()).unwrap_or(false));
+    }
+
+    #[test]
+    fn deferred_loses_nothing_sent_while_it_settles() {
+        for _ in 0..50 {
+            let d = Deferred::new();
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let sender = {
+                let n = Notifier::Deferred(d.clone());
+                std::thread::spawn(move || (0..200).for_each(|i| n.send(note(i))))
+            };
+            d.settle(Sink::Stream(tx));
+            sender.join().expect("the sender thread");
+            let mut got = Vec::new();
+            while let Ok(m) = rx.try_recv() {
+                got.extend(progress(&m));
+            }
+            assert_eq!(got, (0..200).collect::<Vec<_>>());
+        }
+    }
 }

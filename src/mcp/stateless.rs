@@ -16,7 +16,7 @@ use super::http::{Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json,
 use super::jsonrpc::{self, ErrorObject, Message, Request, RequestId, code};
 use super::modern::{self, ListenFilter, Rejection};
 use super::protocol::{LogLevel, Version};
-use super::service::{Notifier, Reply, Service};
+use super::service::{Deferred, Notifier, Reply, Service, Sink};
 use super::session::Session;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
@@ -46,10 +46,11 @@ pub(crate) async fn request<S: Service>(
     if r.method == "subscriptions/listen" {
         return listen(front, r, accept);
     }
-    let (tx, rx) = mpsc::unbounded_channel();
+    // The stream, and its channel, only for the answers that go out as one.
+    let notify = Deferred::new();
     let ctx = meta.context(
         shared_session(asked.log_level),
-        Notifier::Stream(tx.clone()),
+        Notifier::Deferred(notify.clone()),
     );
     let (id, method) = (r.id.clone(), r.method.clone());
     let info = front.service.server_info();
@@ -57,6 +58,8 @@ pub(crate) async fn request<S: Service>(
     // No notifications/cancelled over HTTP in this revision: nothing to register.
     let work = handled.reply;
     if handled.stream && accept.sse {
+        let (tx, rx) = mpsc::unbounded_channel();
+        notify.settle(Sink::Stream(tx.clone()));
         tokio::spawn(async move {
             // Closing the response stream is how a 2026-07-28 client cancels.
             let reply = tokio::select! {
@@ -78,7 +81,8 @@ pub(crate) async fn request<S: Service>(
         });
         return sse_response(rx, Version::V2026_07_28);
     }
-    drop(tx);
+    // A JSON answer has no stream: in this revision its notifications go nowhere.
+    notify.settle(Sink::Discard);
     match work.await {
         Some(Reply { http: Some(f), .. }) => http_fault(f),
         Some(Reply { result: Ok(v), .. }) => json(
