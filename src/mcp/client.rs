@@ -221,9 +221,7 @@ impl Serialize for MetaOut<'_> {
             m.serialize_entry(meta::TRACEPARENT, traceparent)?;
         }
         if let Some(v) = self.modern {
-            for (k, v) in super::modern::client_meta(v) {
-                m.serialize_entry(k, &v)?;
-            }
+            super::modern::write_client_meta(v, &mut m)?;
         }
         m.end()
     }
@@ -1488,6 +1486,20 @@ mod tests {
         assert_eq!(
             bytes,
             br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
+        // 2026-07-28: the per-request fields, replacing any the caller set.
+        let params = json!({"name": "echo",
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "old", "k": 1}});
+        let modern = Some(Version::V2026_07_28);
+        let bytes = encode_as(Some(2), "tools/call", &params, None, modern, 0).unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            v["params"]["_meta"],
+            json!({"k": 1,
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo":
+                    {"name": "gauntlet", "version": env!("CARGO_PKG_VERSION")}})
         );
     }
 

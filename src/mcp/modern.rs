@@ -230,7 +230,7 @@ const SENTINEL_END: &str = "?=";
 
 /// A header value for `v`: as is when it is plain visible ASCII (spaces inside allowed),
 /// else the Base64 sentinel `=?base64?…?=`.
-pub fn encode_header_value(v: &str) -> String {
+pub fn encode_header_value(v: &str) -> std::borrow::Cow<'_, str> {
     let visible = v
         .bytes()
         .all(|b| b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b));
@@ -238,9 +238,12 @@ pub fn encode_header_value(v: &str) -> String {
     let looks_encoded = v.starts_with(SENTINEL_START) && v.ends_with(SENTINEL_END);
     let plain = visible && !padded && !looks_encoded;
     if plain {
-        v.to_owned()
+        std::borrow::Cow::Borrowed(v)
     } else {
-        format!("{SENTINEL_START}{}{SENTINEL_END}", STANDARD.encode(v))
+        std::borrow::Cow::Owned(format!(
+            "{SENTINEL_START}{}{SENTINEL_END}",
+            STANDARD.encode(v)
+        ))
     }
 }
 
@@ -379,16 +382,26 @@ pub fn tagged(n: &Notification, id: &RequestId) -> Notification {
     n
 }
 
-/// The `_meta` a 2026-07-28 client puts on every request.
-pub fn client_meta(version: Version) -> [(&'static str, Value); 3] {
-    [
-        (key::PROTOCOL_VERSION, json!(version.as_str())),
-        (key::CLIENT_CAPABILITIES, json!({})),
-        (
-            key::CLIENT_INFO,
-            json!({"name": "gauntlet", "version": env!("CARGO_PKG_VERSION")}),
-        ),
-    ]
+/// The `_meta` entries a 2026-07-28 client puts on every request (the revision, the client's
+/// capabilities — none — and its identity), written into `m` without building values.
+pub fn write_client_meta<M: serde::ser::SerializeMap>(
+    version: Version,
+    m: &mut M,
+) -> Result<(), M::Error> {
+    #[derive(serde::Serialize)]
+    struct Identity {
+        name: &'static str,
+        version: &'static str,
+    }
+    m.serialize_entry(key::PROTOCOL_VERSION, version.as_str())?;
+    m.serialize_entry(key::CLIENT_CAPABILITIES, &Map::new())?;
+    m.serialize_entry(
+        key::CLIENT_INFO,
+        &Identity {
+            name: "gauntlet",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -480,7 +493,7 @@ mod tests {
         let good = [
             ("mcp-protocol-version", "2026-07-28"),
             ("mcp-method", "tools/call"),
-            ("mcp-name", encoded.as_str()),
+            ("mcp-name", &*encoded),
         ];
         assert_eq!(check_headers(&headers(&good), &call), Ok(()));
         for (i, bad) in [
@@ -516,6 +529,7 @@ mod tests {
             let e = encode_header_value(v);
             assert_eq!(e == v, plain, "{v:?} → {e:?}");
             assert_eq!(decode_header_value(&e).as_deref(), Some(v));
+            assert_eq!(matches!(e, std::borrow::Cow::Borrowed(_)), plain);
         }
         assert_eq!(decode_header_value("=?base64?***?="), None);
         assert_eq!(
