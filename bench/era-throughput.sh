@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Mock tools/call throughput in each protocol era, side by side in the same run, on one mock.
 #
-#   bench/era-throughput.sh              # 3 rounds of 10 s per measurement
-#   ROUNDS=1 DURATION=5 bench/era-throughput.sh
+#   bench/era-throughput.sh              # 4 rounds of 10 s per measurement
+#   ROUNDS=2 DURATION=5 bench/era-throughput.sh
 #
 # One `gauntlet mock mock-servers/echo.yaml` process (pinned to CPU $SERVER_CPU) serves tools/call
-# of `echo` with JSON answers. Each round measures, in an order that flips every round:
+# of `echo` with JSON answers. Each round measures, in an order that flips every round (what is
+# measured second in a pair tends to come out a few per cent slower, so an even number of rounds
+# balances the order; odd ROUNDS are refused):
 #   - wrk -c64 (pinned to CPU $WRK_CPU) with bench/mcp-call.lua, the foundation benchmark's
 #     method: the session era (2025-11-25, one session) and the stateless era (2026-07-28: per
 #     request `_meta`, Mcp-Method / Mcp-Name headers);
@@ -17,19 +19,23 @@
 # driver) and legacy/session (driver). The stateless era should not be slower than the session era
 # (exit 1 if the wrk ratio is below MIN_RATIO). Numbers go to docs/benchmarks.md by hand.
 #
-# Environment: ROUNDS [3]  DURATION [10] (s)  WARMUP [2] (s)  SERVER_CPU [0]  WRK_CPU [1]
+# Environment: ROUNDS [4]  DURATION [10] (s)  WARMUP [2] (s)  SERVER_CPU [0]  WRK_CPU [1]
 #              MIN_RATIO [0.95]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-4}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 SERVER_CPU="${SERVER_CPU-0}"
 WRK_CPU="${WRK_CPU-1}"
 MIN_RATIO="${MIN_RATIO:-0.95}"
 CONNS=64
+if [ $((ROUNDS % 2)) != 0 ] || [ "$ROUNDS" -lt 2 ]; then
+    echo "era-throughput: ROUNDS must be even (the order flips every round)" >&2
+    exit 2
+fi
 WORK="$(mktemp -d)"
 MOCK_PID=""
 cleanup() {
@@ -141,6 +147,9 @@ for m in "${MEASURES[@]}"; do
 done
 echo
 w=$(ratio wrk-stateless wrk-session)
+# The mock's CPU per call, session over stateless (above 1: a stateless call costs the mock less).
+cpu=$(join "$WORK/wrk-session.txt" "$WORK/wrk-stateless.txt" | awk '{print $4 / $7}' | median | xargs printf '%.3f')
 echo "stateless / session: wrk $w, driver $(ratio driver-2026-07-28 driver-2025-11-25); legacy SSE / session (driver): $(ratio driver-2024-11-05 driver-2025-11-25)"
+echo "mock CPU per call, session / stateless: $cpu"
 echo "(medians of $ROUNDS rounds of ${DURATION} s; mock pinned to CPU ${SERVER_CPU:-none}, clients to CPU ${WRK_CPU:-none})"
 awk -v r="$w" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || die "stateless/session $w is below $MIN_RATIO"

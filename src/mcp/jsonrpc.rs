@@ -4,6 +4,7 @@
 //! [`ParseFailure`] that carries the spec's error answer (-32700 for bytes that are not JSON,
 //! -32600 for JSON that is not a message).
 
+use super::era_fields::{self, Body, EraFields};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -74,7 +75,31 @@ impl ErrorObject {
 pub struct Request {
     pub id: RequestId,
     pub method: String,
+    /// Without the 2026-07-28 per-request fields, which are in `era`.
     pub params: Option<Map<String, Value>>,
+    /// The 2026-07-28 per-request fields, taken out of `params._meta` ([`super::era_fields`]).
+    pub era: EraFields,
+}
+
+impl Request {
+    /// A request built from values, its era fields taken out of `params._meta` as a parsed
+    /// one's are.
+    pub fn new(
+        id: RequestId,
+        method: impl Into<String>,
+        mut params: Option<Map<String, Value>>,
+    ) -> Request {
+        let era = params
+            .as_mut()
+            .map(EraFields::take_from)
+            .unwrap_or_default();
+        Request {
+            id,
+            method: method.into(),
+            params,
+            era,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,26 +144,33 @@ fn invalid(id: Option<RequestId>, why: &str) -> ParseFailure {
     }
 }
 
-/// Classifies a body.
+/// Classifies a body. The 2026-07-28 per-request fields of `params._meta` are read into
+/// [`Request::era`] (and dropped from notifications, which have no use for them).
 pub fn parse(bytes: &[u8]) -> Result<Incoming, ParseFailure> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ParseFailure {
+    let body = era_fields::read(bytes).map_err(|e| ParseFailure {
         id: None,
         error: ErrorObject::new(code::PARSE_ERROR, format!("parse error: {e}")),
     })?;
-    match value {
-        Value::Array(items) if items.is_empty() => Err(invalid(None, "empty batch")),
-        Value::Array(items) => Ok(Incoming::Batch(
-            items.into_iter().map(message_from_value).collect(),
+    match body {
+        Body::Batch(items) if items.is_empty() => Err(invalid(None, "empty batch")),
+        Body::Batch(items) => Ok(Incoming::Batch(
+            items.into_iter().map(message_from_body).collect(),
         )),
-        other => message_from_value(other).map(Incoming::Single),
+        other => message_from_body(other).map(Incoming::Single),
     }
 }
 
-/// Classifies one JSON value as a message.
-pub fn message_from_value(value: Value) -> Result<Message, ParseFailure> {
-    let Value::Object(mut obj) = value else {
-        return Err(invalid(None, "a message is a JSON object"));
-    };
+fn message_from_body(body: Body) -> Result<Message, ParseFailure> {
+    match body {
+        Body::Object(obj, era) => message_from_object(obj, era),
+        _ => Err(invalid(None, "a message is a JSON object")),
+    }
+}
+
+fn message_from_object(
+    mut obj: Map<String, Value>,
+    era: EraFields,
+) -> Result<Message, ParseFailure> {
     let (id, null_id) = match obj.remove("id") {
         None => (None, false),
         Some(Value::Null) => (None, true),
@@ -158,7 +190,12 @@ pub fn message_from_value(value: Value) -> Result<Message, ParseFailure> {
                 Some(_) => return Err(invalid(id, "`params` must be an object")),
             };
             Ok(match id {
-                Some(id) => Message::Request(Request { id, method, params }),
+                Some(id) => Message::Request(Request {
+                    id,
+                    method,
+                    params,
+                    era,
+                }),
                 None => Message::Notification(Notification { method, params }),
             })
         }

@@ -3,6 +3,7 @@
 //! | file | what |
 //! |---|---|
 //! | [`jsonrpc`] | JSON-RPC 2.0 messages; classification of incoming bytes (-32700 / -32600) |
+//! | [`era_fields`] | reading bodies with the 2026-07-28 per-request `_meta` fields taken out as they are read |
 //! | [`protocol`] | revisions and eras, negotiation, header names, `_meta` keys, log levels |
 //! | [`service`] | the [`service::Service`] trait between a front end and what answers requests |
 //! | [`session`] | sessions: negotiated revision, log level, standalone streams, in-flight calls |
@@ -25,6 +26,7 @@
 pub mod client;
 pub mod client_legacy;
 pub mod client_stdio;
+pub mod era_fields;
 pub mod gate;
 pub mod http;
 pub mod jsonrpc;

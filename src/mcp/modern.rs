@@ -14,6 +14,7 @@ use super::protocol::{LogLevel, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// `_meta` keys of the revision.
@@ -65,14 +66,15 @@ const CACHEABLE: &[&str] = &[
     "resources/templates/list",
 ];
 
+/// Whether `method`'s results carry `ttlMs` and `cacheScope`.
+pub fn cacheable(method: &str) -> bool {
+    CACHEABLE.contains(&method)
+}
+
 /// Every revision a dual-era server speaks, newest first (`supportedVersions`, and the
 /// `supported` list of -32022).
 pub fn supported_versions() -> Vec<&'static str> {
     Version::ALL.iter().rev().map(|v| v.as_str()).collect()
-}
-
-fn meta_of(params: Option<&Map<String, Value>>) -> Option<&Map<String, Value>> {
-    params?.get("_meta")?.as_object()
 }
 
 /// Whether a request (not initialize, no session id) is of the 2026-07-28 era.
@@ -81,7 +83,7 @@ pub fn claims_modern(headers: &HeaderMap, req: &Request) -> bool {
     {
         return false;
     }
-    if meta_of(req.params.as_ref()).is_some_and(|m| m.contains_key(key::PROTOCOL_VERSION)) {
+    if req.era.protocol_version.is_some() {
         return true;
     }
     let named = headers
@@ -117,9 +119,8 @@ fn reject(status: u16, code: i32, message: String) -> Rejection {
 /// The per-request fields: the revision (2026-07-28, else -32022 listing the supported ones),
 /// the client capabilities (required: -32602), the log level.
 pub fn check_meta(req: &Request) -> Result<RequestMeta, Rejection> {
-    let meta = meta_of(req.params.as_ref());
-    let field = |k: &str| meta.and_then(|m| m.get(k));
-    let Some(version) = field(key::PROTOCOL_VERSION).and_then(Value::as_str) else {
+    let era = &req.era;
+    let Some(version) = era.protocol_version.as_ref().and_then(Value::as_str) else {
         return Err(reject(
             400,
             rpc::INVALID_PARAMS,
@@ -135,7 +136,11 @@ pub fn check_meta(req: &Request) -> Result<RequestMeta, Rejection> {
         r.error.data = Some(json!({"supported": ["2026-07-28"], "requested": version}));
         return Err(r);
     }
-    if !field(key::CLIENT_CAPABILITIES).is_some_and(Value::is_object) {
+    if !era
+        .client_capabilities
+        .as_ref()
+        .is_some_and(Value::is_object)
+    {
         return Err(reject(
             400,
             rpc::INVALID_PARAMS,
@@ -145,9 +150,10 @@ pub fn check_meta(req: &Request) -> Result<RequestMeta, Rejection> {
             ),
         ));
     }
-    let log_level = field(key::LOG_LEVEL)
-        .cloned()
-        .and_then(|v| serde_json::from_value::<LogLevel>(v).ok());
+    let log_level = era
+        .log_level
+        .as_ref()
+        .and_then(|v| LogLevel::deserialize(v).ok());
     Ok(RequestMeta { log_level })
 }
 
@@ -177,8 +183,7 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
         )
     };
     let get = |name: &HeaderName| headers.get(name).map(|v| v.to_str().ok());
-    let body_version = meta_of(req.params.as_ref())
-        .and_then(|m| m.get(key::PROTOCOL_VERSION))
+    let body_version = (req.era.protocol_version.as_ref())
         .and_then(Value::as_str)
         .unwrap_or_default();
     match get(&super::protocol::header_name::PROTOCOL_VERSION) {
@@ -262,7 +267,7 @@ pub fn decode_header_value(v: &str) -> Option<String> {
 /// Adds what every 2026-07-28 result carries: `resultType`, the server's identity in
 /// `_meta`, and a freshness hint on cacheable results (none of them overwritten if the
 /// service set them).
-pub fn decorate(method: &str, result: &mut Value, server_info: Option<&Value>) {
+pub fn decorate(cacheable: bool, result: &mut Value, server_info: Option<&Value>) {
     let Value::Object(m) = result else {
         return;
     };
@@ -273,7 +278,7 @@ pub fn decorate(method: &str, result: &mut Value, server_info: Option<&Value>) {
             meta.entry(key::SERVER_INFO).or_insert_with(|| info.clone());
         }
     }
-    if CACHEABLE.contains(&method) {
+    if cacheable {
         // The mocks' lists can change at any moment (list-change faults): never fresh.
         m.entry("ttlMs").or_insert_with(|| json!(0));
         m.entry("cacheScope").or_insert_with(|| json!("private"));
@@ -284,7 +289,8 @@ pub fn decorate(method: &str, result: &mut Value, server_info: Option<&Value>) {
 /// for answers that go out as JSON at once.
 pub struct Decorated<'a> {
     pub result: &'a Value,
-    pub method: &'a str,
+    /// Whether the method's results are cacheable ([`cacheable`]).
+    pub cacheable: bool,
     pub server_info: Option<&'a Value>,
 }
 
@@ -301,7 +307,7 @@ impl serde::Serialize for Decorated<'_> {
         if !m.contains_key("resultType") {
             out.serialize_entry("resultType", "complete")?;
         }
-        if CACHEABLE.contains(&self.method) {
+        if self.cacheable {
             if !m.contains_key("ttlMs") {
                 out.serialize_entry("ttlMs", &0)?;
             }
@@ -410,11 +416,11 @@ mod tests {
     use http::HeaderValue;
 
     fn req(method: &str, params: Value) -> Request {
-        Request {
-            id: RequestId::Number(1.into()),
-            method: method.into(),
-            params: params.as_object().cloned(),
-        }
+        Request::new(
+            RequestId::Number(1.into()),
+            method,
+            params.as_object().cloned(),
+        )
     }
 
     fn modern_params(extra: Value) -> Value {
@@ -542,12 +548,12 @@ mod tests {
     fn results_are_decorated_without_overwriting() {
         let info = json!({"name": "m", "version": "1"});
         let mut r = json!({"tools": []});
-        decorate("tools/list", &mut r, Some(&info));
+        decorate(cacheable("tools/list"), &mut r, Some(&info));
         assert_eq!(r["resultType"], "complete");
         assert_eq!(r["ttlMs"], 0);
         assert_eq!(r["_meta"][key::SERVER_INFO], info);
         let mut r = json!({"content": [], "resultType": "input_required", "_meta": {"x": 1}});
-        decorate("tools/call", &mut r, Some(&info));
+        decorate(cacheable("tools/call"), &mut r, Some(&info));
         assert_eq!(r["resultType"], "input_required");
         assert_eq!(r["_meta"]["x"], 1);
         assert!(r.get("ttlMs").is_none());
@@ -569,10 +575,10 @@ mod tests {
             ("ping", json!("not an object")),
         ] {
             let mut expected = r.clone();
-            decorate(method, &mut expected, Some(&info));
+            decorate(cacheable(method), &mut expected, Some(&info));
             let written = serde_json::to_value(Decorated {
                 result: &r,
-                method,
+                cacheable: cacheable(method),
                 server_info: Some(&info),
             })
             .expect("serializes");

@@ -52,7 +52,7 @@ pub(crate) async fn request<S: Service>(
         shared_session(asked.log_level),
         Notifier::Deferred(notify.clone()),
     );
-    let (id, method) = (r.id.clone(), r.method.clone());
+    let (id, cacheable) = (r.id.clone(), modern::cacheable(&r.method));
     let info = front.service.server_info();
     let handled = front.service.request(r, ctx);
     // No notifications/cancelled over HTTP in this revision: nothing to register.
@@ -68,7 +68,7 @@ pub(crate) async fn request<S: Service>(
             };
             let reply = reply.map(|mut reply| {
                 if let Ok(v) = &mut reply.result {
-                    modern::decorate(&method, v, info.as_deref());
+                    modern::decorate(cacheable, v, info.as_deref());
                 }
                 reply
             });
@@ -87,7 +87,7 @@ pub(crate) async fn request<S: Service>(
         Some(Reply { http: Some(f), .. }) => http_fault(f),
         Some(Reply { result: Ok(v), .. }) => json(
             StatusCode::OK,
-            decorated_bytes(&id, &v, &method, info.as_deref()),
+            decorated_bytes(&id, &v, cacheable, info.as_deref()),
         ),
         Some(Reply { result, .. }) => answer(&id, result),
         // Only the client can cancel, and without a stream it has no way to.
@@ -99,7 +99,12 @@ pub(crate) async fn request<S: Service>(
 }
 
 /// A JSON-RPC response whose result is written decorated (see [`modern::Decorated`]).
-fn decorated_bytes(id: &RequestId, result: &Value, method: &str, info: Option<&Value>) -> Vec<u8> {
+fn decorated_bytes(
+    id: &RequestId,
+    result: &Value,
+    cacheable: bool,
+    info: Option<&Value>,
+) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct Wire<'a> {
         jsonrpc: &'static str,
@@ -111,7 +116,7 @@ fn decorated_bytes(id: &RequestId, result: &Value, method: &str, info: Option<&V
         id,
         result: modern::Decorated {
             result,
-            method,
+            cacheable,
             server_info: info,
         },
     };

@@ -203,7 +203,7 @@ async fn answer<S: Service>(
         cancel: CancellationToken::new(),
     };
     let token = ctx.cancel.clone();
-    let (id, method) = (r.id.clone(), r.method.clone());
+    let (id, cacheable) = (r.id.clone(), modern::cacheable(&r.method));
     let handled = service.request(r, ctx);
     if let Some(reply) = run_cancellable(session, id.clone(), token, handled.reply).await {
         let mut result = match reply {
@@ -214,7 +214,7 @@ async fn answer<S: Service>(
             Reply { result, .. } => result,
         };
         if let (Some(_), Ok(v)) = (&era, &mut result) {
-            modern::decorate(&method, v, service.server_info().as_deref());
+            modern::decorate(cacheable, v, service.server_info().as_deref());
         }
         let _ = tx.send(Message::Response(jsonrpc::Response {
             id: Some(id),
