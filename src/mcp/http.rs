@@ -42,6 +42,8 @@ pub struct HttpFront<S> {
     pub service: Arc<S>,
     pub sessions: Arc<SessionTable>,
     pub path: String,
+    /// The service's [`Service::server_info`] as JSON, written once.
+    identity: std::sync::OnceLock<Option<Box<serde_json::value::RawValue>>>,
 }
 
 impl<S: Service> HttpFront<S> {
@@ -50,7 +52,17 @@ impl<S: Service> HttpFront<S> {
             service,
             sessions,
             path: "/mcp".to_string(),
+            identity: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The server's identity as JSON (a service's identity does not change while it serves).
+    pub(crate) fn identity(&self) -> Option<&serde_json::value::RawValue> {
+        let raw = self.identity.get_or_init(|| {
+            let info = self.service.server_info()?;
+            serde_json::value::to_raw_value(&*info).ok()
+        });
+        raw.as_deref()
     }
 }
 

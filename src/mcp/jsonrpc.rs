@@ -309,7 +309,17 @@ pub fn response_bytes(id: Option<&RequestId>, result: &Result<Value, ErrorObject
             error: Some(e),
         },
     };
-    serde_json::to_vec(&wire).unwrap_or_default()
+    json_bytes(&wire)
+}
+
+/// `v` as JSON bytes, in a buffer sized for a typical answer (no regrowth on the way).
+pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut out, v) {
+        Ok(()) => out,
+        // Writing these types cannot fail: keys are strings and values are JSON.
+        Err(_) => Vec::new(),
+    }
 }
 
 impl Notification {

@@ -15,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 /// `_meta` keys of the revision.
@@ -291,7 +292,8 @@ pub struct Decorated<'a> {
     pub result: &'a Value,
     /// Whether the method's results are cacheable ([`cacheable`]).
     pub cacheable: bool,
-    pub server_info: Option<&'a Value>,
+    /// The server's identity, as JSON.
+    pub server_info: Option<&'a RawValue>,
 }
 
 impl serde::Serialize for Decorated<'_> {
@@ -324,7 +326,7 @@ impl serde::Serialize for Decorated<'_> {
 }
 
 /// A result's `_meta` with the server's identity added unless present.
-struct MetaWith<'a>(Option<&'a Map<String, Value>>, Option<&'a Value>);
+struct MetaWith<'a>(Option<&'a Map<String, Value>>, Option<&'a RawValue>);
 
 impl serde::Serialize for MetaWith<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -576,12 +578,14 @@ mod tests {
         ] {
             let mut expected = r.clone();
             decorate(cacheable(method), &mut expected, Some(&info));
-            let written = serde_json::to_value(Decorated {
+            let raw = serde_json::value::to_raw_value(&info).expect("raw");
+            let bytes = serde_json::to_vec(&Decorated {
                 result: &r,
                 cacheable: cacheable(method),
-                server_info: Some(&info),
+                server_info: Some(&raw),
             })
             .expect("serializes");
+            let written: Value = serde_json::from_slice(&bytes).expect("JSON");
             assert_eq!(written, expected, "{method}");
         }
     }

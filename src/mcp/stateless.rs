@@ -20,6 +20,7 @@ use super::service::{Deferred, Notifier, Reply, Service, Sink};
 use super::session::Session;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 
@@ -53,13 +54,13 @@ pub(crate) async fn request<S: Service>(
         Notifier::Deferred(notify.clone()),
     );
     let (id, cacheable) = (r.id.clone(), modern::cacheable(&r.method));
-    let info = front.service.server_info();
     let handled = front.service.request(r, ctx);
     // No notifications/cancelled over HTTP in this revision: nothing to register.
     let work = handled.reply;
     if handled.stream && accept.sse {
         let (tx, rx) = mpsc::unbounded_channel();
         notify.settle(Sink::Stream(tx.clone()));
+        let info = front.service.server_info();
         tokio::spawn(async move {
             // Closing the response stream is how a 2026-07-28 client cancels.
             let reply = tokio::select! {
@@ -87,7 +88,7 @@ pub(crate) async fn request<S: Service>(
         Some(Reply { http: Some(f), .. }) => http_fault(f),
         Some(Reply { result: Ok(v), .. }) => json(
             StatusCode::OK,
-            decorated_bytes(&id, &v, cacheable, info.as_deref()),
+            decorated_bytes(&id, &v, cacheable, front.identity()),
         ),
         Some(Reply { result, .. }) => answer(&id, result),
         // Only the client can cancel, and without a stream it has no way to.
@@ -103,7 +104,7 @@ fn decorated_bytes(
     id: &RequestId,
     result: &Value,
     cacheable: bool,
-    info: Option<&Value>,
+    info: Option<&RawValue>,
 ) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct Wire<'a> {
@@ -120,7 +121,7 @@ fn decorated_bytes(
             server_info: info,
         },
     };
-    serde_json::to_vec(&wire).unwrap_or_default()
+    jsonrpc::json_bytes(&wire)
 }
 
 /// The session a 2026-07-28 request is served in: one per log level, shared (such a request
