@@ -10,7 +10,10 @@
 # balances the order; odd ROUNDS are refused):
 #   - wrk -c64 (pinned to CPU $WRK_CPU) with bench/mcp-call.lua, the foundation benchmark's
 #     method: the session era (2025-11-25, one session) and the stateless era (2026-07-28: per
-#     request `_meta`, Mcp-Method / Mcp-Name headers);
+#     request `_meta`, Mcp-Method / Mcp-Name headers); and, as a control, the session era with
+#     requests as large as stateless ones (`sized`: the same `_meta` bytes under keys the
+#     revision does not reserve, an Mcp-Method header), which tells the cost of the revision's
+#     bytes from the cost of serving without a session;
 #   - gauntlet's driver (closed model, 64 sessions, 10 s) in 2024-11-05 (HTTP+SSE: wrk cannot
 #     speak it), 2025-11-25 and 2026-07-28, so the legacy transport is compared with the others
 #     by the same client.
@@ -74,10 +77,10 @@ session() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$MOCK_PID/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
-# wrk_era session|stateless: prints "calls/s p99_ms mock_cpu_us_per_call".
+# wrk_era session|sized|stateless: prints "calls/s p99_ms mock_cpu_us_per_call".
 wrk_era() {
     local sid="-" secs t0 t1
-    [ "$1" = session ] && sid="$(session)"
+    [ "$1" != stateless ] && sid="$(session)"
     for secs in "$WARMUP" "$DURATION"; do
         t0=$(cpu_ticks)
         "${PIN_WRK[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s -s bench/mcp-call.lua "$URL" \
@@ -118,7 +121,7 @@ print(f'{c["ok"] / r["duration_s"]:.0f} {c["latency_ms"]["p99"]:.3f}')
 PY
 }
 
-MEASURES=(wrk:session wrk:stateless driver:2024-11-05 driver:2025-11-25 driver:2026-07-28)
+MEASURES=(wrk:session wrk:stateless wrk:sized driver:2024-11-05 driver:2025-11-25 driver:2026-07-28)
 for r in $(seq "$ROUNDS"); do
     order=("${MEASURES[@]}")
     if [ $((r % 2)) = 0 ]; then
@@ -150,6 +153,7 @@ w=$(ratio wrk-stateless wrk-session)
 # The mock's CPU per call, session over stateless (above 1: a stateless call costs the mock less).
 cpu=$(join "$WORK/wrk-session.txt" "$WORK/wrk-stateless.txt" | awk '{print $4 / $7}' | median | xargs printf '%.3f')
 echo "stateless / session: wrk $w, driver $(ratio driver-2026-07-28 driver-2025-11-25); legacy SSE / session (driver): $(ratio driver-2024-11-05 driver-2025-11-25)"
-echo "mock CPU per call, session / stateless: $cpu"
+sized=$(join "$WORK/wrk-sized.txt" "$WORK/wrk-stateless.txt" | awk '{print $4 / $7}' | median | xargs printf '%.3f')
+echo "mock CPU per call, session / stateless: $cpu; session with the stateless request's size / stateless: $sized"
 echo "(medians of $ROUNDS rounds of ${DURATION} s; mock pinned to CPU ${SERVER_CPU:-none}, clients to CPU ${WRK_CPU:-none})"
 awk -v r="$w" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || die "stateless/session $w is below $MIN_RATIO"

@@ -5,7 +5,10 @@
 -- SESSION_ID is the Mcp-Session-Id returned by initialize (pass "-" for servers without
 -- sessions). Every request is a tools/call of `echo` with a fresh JSON-RPC id. With `stateless`,
 -- requests are of the 2026-07-28 revision: no session, the revision and client capabilities in
--- params._meta, Mcp-Method and Mcp-Name headers. A response counts
+-- params._meta, Mcp-Method and Mcp-Name headers. With `sized`, requests are of the session era
+-- but as large as stateless ones: a `_meta` of the same size (two keys the revision does not
+-- reserve) and an Mcp-Method header — the control that tells the cost of the revision's bytes
+-- from the cost of serving without a session. A response counts
 -- as bad unless it is HTTP 200, Content-Type application/json (not an SSE stream) and carries a
 -- JSON-RPC result. done() prints one machine-readable line:
 --
@@ -32,6 +35,10 @@ local stateless_tail = ',"method":"tools/call","params":{"name":"echo","argument
   .. '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
   .. '"io.modelcontextprotocol/clientCapabilities":{}}}}'
 
+local sized_tail = ',"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},'
+  .. '"_meta":{"io.modelcontextprotocol/protocolVersioX":"2026-07-28",'
+  .. '"io.modelcontextprotocol/clientCapabilitieX":{}}}}'
+
 function init(args)
   session = args[1]
   headers = {
@@ -44,6 +51,9 @@ function init(args)
     headers["Mcp-Method"] = "tools/call"
     headers["Mcp-Name"] = "echo"
     body_tail = stateless_tail
+  elseif args[2] == "sized" then
+    headers["Mcp-Method"] = "tools/call"
+    body_tail = sized_tail
   end
   if session ~= nil and session ~= "" and session ~= "-" then
     headers["Mcp-Session-Id"] = session
