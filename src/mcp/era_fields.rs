@@ -27,15 +27,6 @@ impl EraFields {
         *self == EraFields::default()
     }
 
-    /// Whether `_meta` key `k` is one of the fields.
-    fn is_field(k: &str) -> bool {
-        use super::modern::key;
-        matches!(
-            k,
-            key::PROTOCOL_VERSION | key::CLIENT_CAPABILITIES | key::CLIENT_INFO | key::LOG_LEVEL
-        )
-    }
-
     /// The slot of `_meta` key `k`, if it is one of the fields.
     fn slot(&mut self, k: &str) -> Option<&mut Option<Value>> {
         use super::modern::key;
@@ -53,13 +44,13 @@ impl EraFields {
     pub fn take_from(params: &mut Map<String, Value>) -> EraFields {
         let mut era = EraFields::default();
         if let Some(Value::Object(meta)) = params.get_mut("_meta") {
-            let keys: Vec<String> = meta.keys().filter(|k| Self::is_field(k)).cloned().collect();
-            for k in keys {
-                let v = meta.remove(&k);
-                if let Some(slot) = era.slot(&k) {
-                    *slot = v;
+            meta.retain(|k, v| match era.slot(k) {
+                Some(slot) => {
+                    *slot = Some(v.take());
+                    false
                 }
-            }
+                None => true,
+            });
             if meta.is_empty() && !era.is_empty() {
                 params.remove("_meta");
             }
@@ -230,10 +221,13 @@ impl<'de> Visitor<'de> for LevelVisitor {
                         out.insert(k.into_owned(), v);
                     }
                 }
-                (Level::Meta, key) if EraFields::is_field(key) => {
+                (Level::Meta, key) => {
                     let v: Value = map.next_value()?;
-                    if let Some(slot) = era.slot(key) {
-                        *slot = Some(v);
+                    match era.slot(key) {
+                        Some(slot) => *slot = Some(v),
+                        None => {
+                            out.insert(k.into_owned(), v);
+                        }
                     }
                 }
                 _ => {

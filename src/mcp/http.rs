@@ -11,9 +11,7 @@
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
 use super::modern::claims_modern;
 use super::protocol::{Version, header, header_name, negotiate};
-use super::service::{
-    CallContext, Deferred, Notifier, Reply, Service, Sink, TransportKind, cancel_from,
-};
+use super::service::{CallContext, Deferred, Notifier, Reply, Service, TransportKind, cancel_from};
 use super::session::{Session, SessionTable, new_session_id};
 use super::sse;
 use crate::clock;
@@ -451,7 +449,7 @@ async fn request<S: Service>(
     let work = super::service::run_cancellable(session.clone(), id.clone(), token, handled.reply);
     if handled.stream && accept.sse {
         let (tx, rx) = mpsc::unbounded_channel();
-        notify.settle(Sink::Stream(tx.clone()));
+        notify.settle(Some(Notifier::Stream(tx.clone())));
         tokio::spawn(async move {
             if let Some(reply) = work.await {
                 let result = match reply.http {
@@ -470,7 +468,7 @@ async fn request<S: Service>(
         return sse_response(rx, session.version());
     }
     // Notifications of a call answered as plain JSON go to the session's stream, if open.
-    notify.settle(Sink::Session(session.clone()));
+    notify.settle(Some(Notifier::Session(session.clone())));
     let reply = work.await;
     match reply {
         None => json(

@@ -101,40 +101,20 @@ impl Notifier {
                 let _ = tx.send(Message::Notification(n));
             }
             Notifier::Session(s) => s.push(Message::Notification(n)),
-            Notifier::Deferred(d) => d.send(Message::Notification(n)),
-        }
-    }
-}
-
-/// Where a [`Deferred`] notifier's messages end up.
-pub enum Sink {
-    Stream(mpsc::UnboundedSender<Message>),
-    Session(Arc<Session>),
-    /// Nowhere: a 2026-07-28 answer sent as plain JSON has no stream to carry them.
-    Discard,
-}
-
-impl Sink {
-    fn send(&self, m: Message) {
-        match self {
-            // A closed receiver means the client went away; there is nobody left to tell.
-            Sink::Stream(tx) => {
-                let _ = tx.send(m);
-            }
-            Sink::Session(s) => s.push(m),
-            Sink::Discard => {}
+            Notifier::Deferred(d) => d.send(n),
         }
     }
 }
 
 /// A notifier whose destination is settled after the service has answered
 /// [`Service::request`]: a front end creates a stream (and its channel) only for the answers
-/// that go out as one. Messages sent before then are kept, in order, and handed on when it
-/// is settled.
+/// that go out as one. Notifications sent before then are kept, in order, and handed on when
+/// it is settled.
 #[derive(Default)]
 pub struct Deferred {
-    sink: std::sync::OnceLock<Sink>,
-    early: std::sync::Mutex<Vec<Message>>,
+    /// `None` once settled: nowhere (a 2026-07-28 answer sent as plain JSON has no stream).
+    sink: std::sync::OnceLock<Option<Notifier>>,
+    early: std::sync::Mutex<Vec<Notification>>,
 }
 
 impl Deferred {
@@ -142,27 +122,30 @@ impl Deferred {
         Arc::new(Deferred::default())
     }
 
-    fn send(&self, m: Message) {
-        if let Some(sink) = self.sink.get() {
-            return sink.send(m);
+    fn send(&self, n: Notification) {
+        if self.sink.get().is_none() {
+            let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+            // Settling happens under the lock: unsettled here means it has not begun.
+            if self.sink.get().is_none() {
+                return early.push(n);
+            }
         }
-        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
-        match self.sink.get() {
-            Some(sink) => sink.send(m),
-            None => early.push(m),
+        if let Some(Some(sink)) = self.sink.get() {
+            sink.send(n);
         }
     }
 
-    /// Sends what came early to `sink`, and everything after it. Once only: later calls are
-    /// ignored.
-    pub fn settle(&self, sink: Sink) {
+    /// Sends what came early to `sink` (`None`: drops it), and everything after it. Once
+    /// only: later calls are ignored.
+    pub fn settle(&self, sink: Option<Notifier>) {
         let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
         if self.sink.get().is_some() {
             return;
         }
-        for m in early.drain(..) {
-            sink.send(m);
+        if let Some(sink) = &sink {
+            early.drain(..).for_each(|n| sink.send(n));
         }
+        early.clear();
         let _ = self.sink.set(sink);
     }
 }
@@ -269,9 +252,9 @@ mod tests {
         n.send(note(1));
         n.send(note(2));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        d.settle(Sink::Stream(tx));
+        d.settle(Some(Notifier::Stream(tx)));
         n.send(note(3));
-        d.settle(Sink::Discard);
+        d.settle(None);
         n.send(note(4));
         let mut got = Vec::new();
         while let Ok(m) = rx.try_recv() {
@@ -281,7 +264,7 @@ mod tests {
 
         let discard = Deferred::new();
         Notifier::Deferred(discard.clone()).send(note(1));
-        discard.settle(Sink::Discard);
+        discard.settle(None);
         Notifier::Deferred(discard.clone()).send(note(2));
         assert!(discard.early.lock().map(|e| e.is_empty()).unwrap_or(false));
     }
@@ -295,7 +278,7 @@ mod tests {
                 let n = Notifier::Deferred(d.clone());
                 std::thread::spawn(move || (0..200).for_each(|i| n.send(note(i))))
             };
-            d.settle(Sink::Stream(tx));
+            d.settle(Some(Notifier::Stream(tx)));
             sender.join().expect("the sender thread");
             let mut got = Vec::new();
             while let Ok(m) = rx.try_recv() {

@@ -16,7 +16,7 @@ use super::http::{Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json,
 use super::jsonrpc::{self, ErrorObject, Message, Request, RequestId, code};
 use super::modern::{self, ListenFilter, Rejection};
 use super::protocol::{LogLevel, Version};
-use super::service::{Deferred, Notifier, Reply, Service, Sink};
+use super::service::{Deferred, Notifier, Reply, Service};
 use super::session::Session;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
@@ -59,7 +59,7 @@ pub(crate) async fn request<S: Service>(
     let work = handled.reply;
     if handled.stream && accept.sse {
         let (tx, rx) = mpsc::unbounded_channel();
-        notify.settle(Sink::Stream(tx.clone()));
+        notify.settle(Some(Notifier::Stream(tx.clone())));
         let info = front.service.server_info();
         tokio::spawn(async move {
             // Closing the response stream is how a 2026-07-28 client cancels.
@@ -83,7 +83,7 @@ pub(crate) async fn request<S: Service>(
         return sse_response(rx, Version::V2026_07_28);
     }
     // A JSON answer has no stream: in this revision its notifications go nowhere.
-    notify.settle(Sink::Discard);
+    notify.settle(None);
     match work.await {
         Some(Reply { http: Some(f), .. }) => http_fault(f),
         Some(Reply { result: Ok(v), .. }) => json(
