@@ -8,7 +8,9 @@
 //! map and strings they would otherwise cost (and a `_meta` left empty is not kept at all).
 //! Everything else is read exactly as `serde_json::Value` reads it.
 
+use super::protocol::Version;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
@@ -16,10 +18,51 @@ use std::fmt;
 /// The 2026-07-28 per-request fields of a message's `params._meta`, as sent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EraFields {
-    pub protocol_version: Option<Value>,
+    pub protocol_version: Option<Revision>,
     pub client_capabilities: Option<Value>,
     pub client_info: Option<Value>,
     pub log_level: Option<Value>,
+}
+
+/// The revision a request names: a known one is read without allocating, anything else is
+/// kept as the JSON value it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revision {
+    Known(Version),
+    Other(Value),
+}
+
+impl Revision {
+    pub fn of(v: Value) -> Revision {
+        match v.as_str().and_then(Version::known) {
+            Some(known) => Revision::Known(known),
+            None => Revision::Other(v),
+        }
+    }
+
+    /// `_meta`'s value as written in the body.
+    fn of_raw(raw: &RawValue) -> serde_json::Result<Revision> {
+        let text = raw.get();
+        let plain = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+        match plain.and_then(Version::known) {
+            Some(known) => Ok(Revision::Known(known)),
+            None => Ok(Revision::of(serde_json::from_str(text)?)),
+        }
+    }
+
+    /// The revision's name, when it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Revision::Known(v) => Some(v.as_str()),
+            Revision::Other(v) => v.as_str(),
+        }
+    }
+}
+
+/// Where a `_meta` entry goes.
+enum Slot<'a> {
+    Revision(&'a mut Option<Revision>),
+    Value(&'a mut Option<Value>),
 }
 
 impl EraFields {
@@ -28,15 +71,15 @@ impl EraFields {
     }
 
     /// The slot of `_meta` key `k`, if it is one of the fields.
-    fn slot(&mut self, k: &str) -> Option<&mut Option<Value>> {
+    fn slot(&mut self, k: &str) -> Option<Slot<'_>> {
         use super::modern::key;
-        match k {
-            key::PROTOCOL_VERSION => Some(&mut self.protocol_version),
-            key::CLIENT_CAPABILITIES => Some(&mut self.client_capabilities),
-            key::CLIENT_INFO => Some(&mut self.client_info),
-            key::LOG_LEVEL => Some(&mut self.log_level),
-            _ => None,
-        }
+        Some(match k {
+            key::PROTOCOL_VERSION => Slot::Revision(&mut self.protocol_version),
+            key::CLIENT_CAPABILITIES => Slot::Value(&mut self.client_capabilities),
+            key::CLIENT_INFO => Slot::Value(&mut self.client_info),
+            key::LOG_LEVEL => Slot::Value(&mut self.log_level),
+            _ => return None,
+        })
     }
 
     /// Takes the fields out of `params._meta` (for messages built from values rather than
@@ -45,7 +88,11 @@ impl EraFields {
         let mut era = EraFields::default();
         if let Some(Value::Object(meta)) = params.get_mut("_meta") {
             meta.retain(|k, v| match era.slot(k) {
-                Some(slot) => {
+                Some(Slot::Revision(slot)) => {
+                    *slot = Some(Revision::of(v.take()));
+                    false
+                }
+                Some(Slot::Value(slot)) => {
                     *slot = Some(v.take());
                     false
                 }
@@ -221,15 +268,17 @@ impl<'de> Visitor<'de> for LevelVisitor {
                         out.insert(k.into_owned(), v);
                     }
                 }
-                (Level::Meta, key) => {
-                    let v: Value = map.next_value()?;
-                    match era.slot(key) {
-                        Some(slot) => *slot = Some(v),
-                        None => {
-                            out.insert(k.into_owned(), v);
-                        }
+                (Level::Meta, key) => match era.slot(key) {
+                    Some(Slot::Revision(slot)) => {
+                        let raw: &RawValue = map.next_value()?;
+                        *slot = Some(Revision::of_raw(raw).map_err(de::Error::custom)?);
                     }
-                }
+                    Some(Slot::Value(slot)) => *slot = Some(map.next_value()?),
+                    None => {
+                        let v: Value = map.next_value()?;
+                        out.insert(k.into_owned(), v);
+                    }
+                },
                 _ => {
                     let v: Value = map.next_value()?;
                     out.insert(k.into_owned(), v);
@@ -263,7 +312,10 @@ mod tests {
                         "io.modelcontextprotocol/clientCapabilities":{},
                         "io.modelcontextprotocol/other":1,"progressToken":"p"}}}"#,
         );
-        assert_eq!(era.protocol_version, Some(json!("2026-07-28")));
+        assert_eq!(
+            era.protocol_version,
+            Some(Revision::Known(Version::V2026_07_28))
+        );
         assert_eq!(era.client_capabilities, Some(json!({})));
         assert_eq!(
             (era.client_info.as_ref(), era.log_level.as_ref()),
@@ -312,7 +364,7 @@ mod tests {
         };
         assert!(
             matches!(&items[0], Body::Object(m, e) if m.get("params") == Some(&json!({}))
-            && e.protocol_version == Some(json!("v")))
+            && e.protocol_version == Some(Revision::Other(json!("v"))))
         );
         assert!(matches!(&items[1], Body::Other(v) if *v == json!([1])));
         assert!(matches!(&items[2], Body::Other(v) if *v == json!(2.5)));

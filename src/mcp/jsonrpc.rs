@@ -312,6 +312,12 @@ pub fn response_bytes(id: Option<&RequestId>, result: &Result<Value, ErrorObject
     json_bytes(&wire)
 }
 
+/// `v` as JSON onto `out` (writing keys that are strings and values that are JSON into a
+/// buffer cannot fail).
+pub(crate) fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let _ = serde_json::to_writer(out, v);
+}
+
 /// `v` as JSON bytes, in a buffer sized for a typical answer (no regrowth on the way).
 pub(crate) fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);

@@ -10,7 +10,7 @@ use super::service::{Notifier, Service, cancel_from, run_cancellable};
 use super::session::{Session, new_session_id};
 use super::sse;
 use futures_util::stream;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming as HyperBody};
 use std::convert::Infallible;
@@ -55,17 +55,7 @@ pub fn open<S: Service>(front: &Arc<HttpFront<S>>) -> http::Response<Body> {
         Some((Ok::<_, Infallible>(frame), (rx, guard)))
     });
     let body = StreamBody::new(futures_util::StreamExt::chain(head, events));
-    let mut r = http::Response::new(BodyExt::boxed(body));
-    let h = r.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    r
+    super::http::event_stream(BodyExt::boxed(body))
 }
 
 fn session_id(query: Option<&str>) -> Option<&str> {

@@ -9,7 +9,8 @@
 //! and carries no `Mcp-Session-Id` is served statelessly; `initialize` opens a session as
 //! before. Both eras are served on one endpoint.
 
-use super::jsonrpc::{ErrorObject, Notification, Request, RequestId, code as rpc};
+use super::era_fields::Revision;
+use super::jsonrpc::{ErrorObject, Notification, Request, RequestId, code as rpc, write_json};
 use super::protocol::{LogLevel, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -90,10 +91,7 @@ pub fn claims_modern(headers: &HeaderMap, req: &Request) -> bool {
     let named = headers
         .get(&super::protocol::header_name::PROTOCOL_VERSION)
         .and_then(|v| v.to_str().ok());
-    named.is_some_and(|v| {
-        v.parse::<Version>()
-            .map_or(true, |v| v == Version::V2026_07_28)
-    })
+    named.is_some_and(|v| Version::known(v).is_none_or(|v| v == Version::V2026_07_28))
 }
 
 /// What a request told the server about itself.
@@ -121,7 +119,7 @@ fn reject(status: u16, code: i32, message: String) -> Rejection {
 /// the client capabilities (required: -32602), the log level.
 pub fn check_meta(req: &Request) -> Result<RequestMeta, Rejection> {
     let era = &req.era;
-    let Some(version) = era.protocol_version.as_ref().and_then(Value::as_str) else {
+    let Some(version) = era.protocol_version.as_ref().and_then(Revision::as_str) else {
         return Err(reject(
             400,
             rpc::INVALID_PARAMS,
@@ -185,7 +183,7 @@ pub fn check_headers(headers: &HeaderMap, req: &Request) -> Result<(), Rejection
     };
     let get = |name: &HeaderName| headers.get(name).map(|v| v.to_str().ok());
     let body_version = (req.era.protocol_version.as_ref())
-        .and_then(Value::as_str)
+        .and_then(Revision::as_str)
         .unwrap_or_default();
     match get(&super::protocol::header_name::PROTOCOL_VERSION) {
         None => {
@@ -286,60 +284,89 @@ pub fn decorate(cacheable: bool, result: &mut Value, server_info: Option<&Value>
     }
 }
 
-/// A result as [`decorate`] would leave it, written without changing (or copying) the result:
-/// for answers that go out as JSON at once.
-pub struct Decorated<'a> {
-    pub result: &'a Value,
-    /// Whether the method's results are cacheable ([`cacheable`]).
-    pub cacheable: bool,
-    /// The server's identity, as JSON.
-    pub server_info: Option<&'a RawValue>,
-}
-
-impl serde::Serialize for Decorated<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let Value::Object(m) = self.result else {
-            return self.result.serialize(s);
-        };
-        let mut out = s.serialize_map(None)?;
-        for (k, v) in m.iter().filter(|(k, _)| *k != "_meta") {
-            out.serialize_entry(k, v)?;
-        }
-        if !m.contains_key("resultType") {
-            out.serialize_entry("resultType", "complete")?;
-        }
-        if self.cacheable {
-            if !m.contains_key("ttlMs") {
-                out.serialize_entry("ttlMs", &0)?;
-            }
-            if !m.contains_key("cacheScope") {
-                out.serialize_entry("cacheScope", "private")?;
-            }
-        }
-        let meta = m.get("_meta").and_then(Value::as_object);
-        if meta.is_some() || self.server_info.is_some() {
-            out.serialize_entry("_meta", &MetaWith(meta, self.server_info))?;
-        }
-        out.end()
+/// Writes `result` as [`decorate`] would leave it, without changing (or copying) it: for
+/// answers that go out as JSON at once. What the revision adds goes in as prepared bytes.
+pub fn write_decorated(
+    out: &mut Vec<u8>,
+    result: &Value,
+    cacheable: bool,
+    server_info: Option<&RawValue>,
+) {
+    let Value::Object(m) = result else {
+        write_json(out, result);
+        return;
+    };
+    let mut fields = Fields::open(out);
+    for (k, v) in m.iter().filter(|(k, _)| *k != "_meta") {
+        fields.entry(k, v);
     }
+    if !m.contains_key("resultType") {
+        fields.raw(br#""resultType":"complete""#);
+    }
+    if cacheable {
+        if !m.contains_key("ttlMs") {
+            fields.raw(br#""ttlMs":0"#);
+        }
+        if !m.contains_key("cacheScope") {
+            fields.raw(br#""cacheScope":"private""#);
+        }
+    }
+    match (m.get("_meta"), server_info) {
+        (Some(Value::Object(meta)), Some(info)) if !meta.contains_key(key::SERVER_INFO) => {
+            fields.raw(br#""_meta":"#);
+            let mut inner = Fields::open(fields.out);
+            for (k, v) in meta {
+                inner.entry(k, v);
+            }
+            inner.identity(info);
+            inner.close();
+        }
+        (Some(meta), _) => fields.entry("_meta", meta),
+        (None, Some(info)) => {
+            fields.raw(br#""_meta":"#);
+            let mut inner = Fields::open(fields.out);
+            inner.identity(info);
+            inner.close();
+        }
+        (None, None) => {}
+    }
+    fields.close();
 }
 
-/// A result's `_meta` with the server's identity added unless present.
-struct MetaWith<'a>(Option<&'a Map<String, Value>>, Option<&'a RawValue>);
+/// A JSON object being written field by field.
+struct Fields<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
 
-impl serde::Serialize for MetaWith<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut out = s.serialize_map(None)?;
-        for (k, v) in self.0.into_iter().flatten() {
-            out.serialize_entry(k, v)?;
+impl<'a> Fields<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Fields<'a> {
+        out.push(b'{');
+        Fields { out, first: true }
+    }
+
+    /// A field already written as JSON (`"key":value`).
+    fn raw(&mut self, field: &[u8]) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
         }
-        let has = self.0.is_some_and(|m| m.contains_key(key::SERVER_INFO));
-        if let (Some(info), false) = (self.1, has) {
-            out.serialize_entry(key::SERVER_INFO, info)?;
-        }
-        out.end()
+        self.out.extend_from_slice(field);
+    }
+
+    fn entry(&mut self, k: &str, v: &Value) {
+        self.raw(b"");
+        write_json(self.out, k);
+        self.out.push(b':');
+        write_json(self.out, v);
+    }
+
+    fn identity(&mut self, info: &RawValue) {
+        self.raw(b"\"io.modelcontextprotocol/serverInfo\":");
+        self.out.extend_from_slice(info.get().as_bytes());
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
     }
 }
 
@@ -575,18 +602,29 @@ mod tests {
                 json!({"content": [], "_meta": {key::SERVER_INFO: "own"}}),
             ),
             ("ping", json!("not an object")),
+            (
+                "tools/call",
+                json!({"content": [], "_meta": "not an object"}),
+            ),
+            (
+                "resources/read",
+                json!({"contents": [], "ttlMs": 5, "_meta": {}}),
+            ),
+            ("tools/call", json!({})),
         ] {
             let mut expected = r.clone();
             decorate(cacheable(method), &mut expected, Some(&info));
             let raw = serde_json::value::to_raw_value(&info).expect("raw");
-            let bytes = serde_json::to_vec(&Decorated {
-                result: &r,
-                cacheable: cacheable(method),
-                server_info: Some(&raw),
-            })
-            .expect("serializes");
+            let mut bytes = Vec::new();
+            write_decorated(&mut bytes, &r, cacheable(method), Some(&raw));
             let written: Value = serde_json::from_slice(&bytes).expect("JSON");
             assert_eq!(written, expected, "{method}");
+            let mut expected = r.clone();
+            decorate(cacheable(method), &mut expected, None);
+            bytes.clear();
+            write_decorated(&mut bytes, &r, cacheable(method), None);
+            let written: Value = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(written, expected, "{method}, no identity");
         }
     }
 

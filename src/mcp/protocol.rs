@@ -52,6 +52,11 @@ impl Version {
         }
     }
 
+    /// The revision named `s`, if it is one.
+    pub fn known(s: &str) -> Option<Version> {
+        Version::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     pub fn era(self) -> Era {
         match self {
             Version::V2024_11_05 => Era::LegacySse,
@@ -75,16 +80,13 @@ impl fmt::Display for Version {
 impl FromStr for Version {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Version::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<_> = Version::ALL.iter().map(|v| v.as_str()).collect();
-                format!(
-                    "unknown protocol revision `{s}`; known: {}",
-                    known.join(", ")
-                )
-            })
+        Version::known(s).ok_or_else(|| {
+            let known: Vec<_> = Version::ALL.iter().map(|v| v.as_str()).collect();
+            format!(
+                "unknown protocol revision `{s}`; known: {}",
+                known.join(", ")
+            )
+        })
     }
 }
 

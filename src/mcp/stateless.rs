@@ -99,29 +99,20 @@ pub(crate) async fn request<S: Service>(
     }
 }
 
-/// A JSON-RPC response whose result is written decorated (see [`modern::Decorated`]).
+/// A JSON-RPC response whose result is written decorated ([`modern::write_decorated`]).
 fn decorated_bytes(
     id: &RequestId,
     result: &Value,
     cacheable: bool,
     info: Option<&RawValue>,
 ) -> Vec<u8> {
-    #[derive(serde::Serialize)]
-    struct Wire<'a> {
-        jsonrpc: &'static str,
-        id: &'a RequestId,
-        result: modern::Decorated<'a>,
-    }
-    let wire = Wire {
-        jsonrpc: "2.0",
-        id,
-        result: modern::Decorated {
-            result,
-            cacheable,
-            server_info: info,
-        },
-    };
-    jsonrpc::json_bytes(&wire)
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    jsonrpc::write_json(&mut out, id);
+    out.extend_from_slice(br#","result":"#);
+    modern::write_decorated(&mut out, result, cacheable, info);
+    out.push(b'}');
+    out
 }
 
 /// The session a 2026-07-28 request is served in: one per log level, shared (such a request
