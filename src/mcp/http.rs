@@ -386,7 +386,12 @@ impl HeaderMeta {
         }
     }
 
-    pub(crate) fn context(&self, session: Arc<Session>, notify: Notifier) -> CallContext {
+    pub(crate) fn context(
+        &self,
+        session: Arc<Session>,
+        notify: Notifier,
+        cancel: Option<CancellationToken>,
+    ) -> CallContext {
         CallContext {
             session,
             transport: TransportKind::Http,
@@ -394,7 +399,7 @@ impl HeaderMeta {
             traceparent: self.traceparent.clone(),
             call_id_header: self.call_id,
             notify,
-            cancel: CancellationToken::new(),
+            cancel,
         }
     }
 }
@@ -411,7 +416,7 @@ async fn initialize<S: Service>(
         .and_then(|v| v.as_str());
     let session = Session::new(Some(new_session_id()), negotiate(requested));
     let id = r.id.clone();
-    let ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+    let ctx = meta.context(session.clone(), Notifier::Session(session.clone()), None);
     let handled = front.service.request(r, ctx);
     let Some(reply) = handled.reply.await else {
         return empty(StatusCode::ACCEPTED);
@@ -442,8 +447,12 @@ async fn request<S: Service>(
 ) -> HttpResponse {
     // The stream, and its channel, only for the answers that go out as one.
     let notify = Deferred::new();
-    let ctx = meta.context(session.clone(), Notifier::Deferred(notify.clone()));
-    let token = ctx.cancel.clone();
+    let token = CancellationToken::new();
+    let ctx = meta.context(
+        session.clone(),
+        Notifier::Deferred(notify.clone()),
+        Some(token.clone()),
+    );
     let id = r.id.clone();
     let handled = front.service.request(r, ctx);
     let work = super::service::run_cancellable(session.clone(), id.clone(), token, handled.reply);
@@ -515,7 +524,7 @@ async fn batch<S: Service>(
         match item {
             Err(f) => out.push(raw(jsonrpc::response_bytes(f.id.as_ref(), &Err(f.error)))),
             Ok(Message::Request(r)) => {
-                let ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+                let ctx = meta.context(session.clone(), Notifier::Session(session.clone()), None);
                 let id = r.id.clone();
                 let h = front.service.request(r, ctx);
                 work.push(async move { (id, h.reply.await) });

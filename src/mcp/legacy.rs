@@ -134,9 +134,13 @@ fn request<S: Service>(
             .and_then(|v| v.as_str());
         session.set_version(negotiate(requested));
     }
-    let mut ctx = meta.context(session.clone(), Notifier::Session(session.clone()));
+    let token = tokio_util::sync::CancellationToken::new();
+    let mut ctx = meta.context(
+        session.clone(),
+        Notifier::Session(session.clone()),
+        Some(token.clone()),
+    );
     ctx.transport = super::service::TransportKind::HttpSse;
-    let token = ctx.cancel.clone();
     let id = r.id.clone();
     let handled = front.service.request(r, ctx);
     let session = session.clone();

@@ -161,8 +161,10 @@ pub struct CallContext {
     /// The `x-gauntlet-call-id` HTTP header, if any.
     pub call_id_header: Option<u64>,
     pub notify: Notifier,
-    /// Fires when the client cancels the request (notifications/cancelled).
-    pub cancel: CancellationToken,
+    /// Fires when the client cancels the request (notifications/cancelled). `None` where
+    /// nothing can: a batch item, initialize, a 2026-07-28 request over HTTP (its client
+    /// cancels by closing the stream, which drops the work instead).
+    pub cancel: Option<CancellationToken>,
 }
 
 /// Something that answers MCP requests.

@@ -49,13 +49,14 @@ pub(crate) async fn request<S: Service>(
     }
     // The stream, and its channel, only for the answers that go out as one.
     let notify = Deferred::new();
+    // No notifications/cancelled over HTTP in this revision: nothing to fire a token.
     let ctx = meta.context(
         shared_session(asked.log_level),
         Notifier::Deferred(notify.clone()),
+        None,
     );
     let (id, cacheable) = (r.id.clone(), modern::cacheable(&r.method));
     let handled = front.service.request(r, ctx);
-    // No notifications/cancelled over HTTP in this revision: nothing to register.
     let work = handled.reply;
     if handled.stream && accept.sse {
         let (tx, rx) = mpsc::unbounded_channel();

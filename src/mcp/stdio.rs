@@ -192,6 +192,7 @@ async fn answer<S: Service>(
         Ok(era) => era,
         Err(e) => return send_error(&tx, Some(r.id), e),
     };
+    let token = CancellationToken::new();
     let ctx = CallContext {
         // A 2026-07-28 request brings its own revision and log level.
         session: era.clone().unwrap_or_else(|| session.clone()),
@@ -200,9 +201,8 @@ async fn answer<S: Service>(
         traceparent: None,
         call_id_header: None,
         notify: Notifier::Stream(tx.clone()),
-        cancel: CancellationToken::new(),
+        cancel: Some(token.clone()),
     };
-    let token = ctx.cancel.clone();
     let (id, cacheable) = (r.id.clone(), modern::cacheable(&r.method));
     let handled = service.request(r, ctx);
     if let Some(reply) = run_cancellable(session, id.clone(), token, handled.reply).await {

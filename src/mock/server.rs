@@ -269,7 +269,7 @@ impl MockServer {
             tool_index,
             args,
             ticket: Some(ticket),
-            cancel: ctx.cancel.clone(),
+            cancel: ctx.cancel,
             version: fx.version,
         };
         Handled {
@@ -351,7 +351,7 @@ struct Call {
     tool_index: usize,
     args: Option<Map<String, Value>>,
     ticket: Option<Ticket>,
-    cancel: tokio_util::sync::CancellationToken,
+    cancel: Option<tokio_util::sync::CancellationToken>,
     /// The data version the result carries (a data change is on the timeline).
     version: Option<String>,
 }
@@ -359,7 +359,8 @@ struct Call {
 impl Drop for Call {
     fn drop(&mut self) {
         if let Some(t) = self.ticket.take() {
-            let outcome = if self.cancel.is_cancelled() {
+            let cancelled = self.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+            let outcome = if cancelled {
                 Outcome::Cancelled
             } else {
                 Outcome::Abandoned
