@@ -375,6 +375,40 @@ mod tests {
     }
 
     #[test]
+    fn revisions_are_read_as_sent() {
+        let revision = |v: &str| {
+            let body = format!(
+                r#"{{"params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":{v}}}}}}}"#
+            );
+            object(&body).1.protocol_version
+        };
+        let known = Some(Revision::Known(Version::V2026_07_28));
+        assert_eq!(revision(r#""2026-07-28""#), known);
+        // Escaped, it is still the same string.
+        assert_eq!(revision(r#""2026\u002d07-28""#), known);
+        assert_eq!(
+            revision(r#""2025-11-25""#),
+            Some(Revision::Known(Version::V2025_11_25))
+        );
+        for other in [r#""2027-01-01""#, "7", "null", r#"{"v":"2026-07-28"}"#] {
+            let parsed: Value = serde_json::from_str(other).expect("JSON");
+            assert_eq!(revision(other), Some(Revision::Other(parsed.clone())));
+            assert_eq!(Revision::of(parsed.clone()), Revision::Other(parsed));
+        }
+        assert_eq!(
+            revision(r#""2027-01-01""#)
+                .as_ref()
+                .and_then(Revision::as_str),
+            Some("2027-01-01")
+        );
+        assert_eq!(revision("7").as_ref().and_then(Revision::as_str), None);
+        assert!(
+            read(br#"{"params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"x}}}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn take_from_matches_the_parse() {
         let text = r#"{"name":"e","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",
             "io.modelcontextprotocol/clientInfo":{"name":"c"},"k":1}}"#;

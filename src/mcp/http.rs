@@ -774,6 +774,19 @@ mod tests {
     }
 
     #[test]
+    fn responses_have_room_for_the_next_request_headers() {
+        // hyper parses the connection's next request into this map, emptied.
+        for r in [
+            json(StatusCode::OK, b"{}".to_vec()),
+            empty(StatusCode::ACCEPTED),
+            plain(StatusCode::NOT_FOUND, "x"),
+            event_stream(Full::new(Bytes::new()).boxed()),
+        ] {
+            assert!(r.headers().capacity() >= REQUEST_HEADER_ROOM, "{r:?}");
+        }
+    }
+
+    #[test]
     fn origin_must_be_loopback() {
         assert!(local_origin(&headers(&[("host", "127.0.0.1:8080")])));
         assert!(local_origin(&headers(&[("host", "localhost")])));

@@ -311,23 +311,22 @@ pub fn write_decorated(
             fields.raw(br#""cacheScope":"private""#);
         }
     }
-    match (m.get("_meta"), server_info) {
-        (Some(Value::Object(meta)), Some(info)) if !meta.contains_key(key::SERVER_INFO) => {
+    // The identity joins a `_meta` that is missing or an object without one.
+    let meta = m.get("_meta");
+    let own = meta.and_then(Value::as_object);
+    let identity =
+        server_info.filter(|_| own.map_or(meta.is_none(), |o| !o.contains_key(key::SERVER_INFO)));
+    match (meta, identity) {
+        (_, Some(info)) => {
             fields.raw(br#""_meta":"#);
             let mut inner = Fields::open(fields.out);
-            for (k, v) in meta {
+            for (k, v) in own.into_iter().flatten() {
                 inner.entry(k, v);
             }
             inner.identity(info);
             inner.close();
         }
-        (Some(meta), _) => fields.entry("_meta", meta),
-        (None, Some(info)) => {
-            fields.raw(br#""_meta":"#);
-            let mut inner = Fields::open(fields.out);
-            inner.identity(info);
-            inner.close();
-        }
+        (Some(meta), None) => fields.entry("_meta", meta),
         (None, None) => {}
     }
     fields.close();
