@@ -474,7 +474,7 @@ mod tests {
     use crate::metrics::summary::Propagation;
     use crate::metrics::{Recorder, RunMeta};
     use crate::sample::{Outcome, Sample};
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     /// Keys: 0 = a.x, 1 = a.y, 2 = b.z. Steady lasts 10 s, fault:0 2 s.
     /// - steady a.x: 100 ok at 1..=100 ms, 5 timeouts, 2 client errors, 1 dropped;
@@ -522,18 +522,12 @@ mod tests {
             add(2, Phase::Fault(0), 5, Outcome::Ok);
         }
         r.finish(RunMeta {
-            scenario: "s".into(),
-            seed: 1,
-            gauntlet_version: "0".into(),
-            scenario_hash: "h".into(),
-            started_at: SystemTime::UNIX_EPOCH,
-            duration: Duration::from_secs(12),
-            partial: false,
             phase_lengths: [
                 (Phase::Steady, Duration::from_secs(10)),
                 (Phase::Fault(0), Duration::from_secs(2)),
             ]
             .into(),
+            ..crate::metrics::testkit::run_meta(12)
         })
     }
 

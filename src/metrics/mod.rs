@@ -22,7 +22,7 @@ pub mod recovery;
 pub mod series;
 pub mod summary;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 pub use recorder::{Recorder, RunMeta, phase_lengths};
 pub use summary::{FaultWindow, Summary};

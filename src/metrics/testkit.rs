@@ -64,7 +64,12 @@ pub fn summary(setup: &DeriveSetup, samples: &[Sample], events: &[Event], run_s:
     for e in events {
         r.add_event(e);
     }
-    r.finish(RunMeta {
+    r.finish(run_meta(run_s))
+}
+
+/// The metadata of a finished test run of `run_s` seconds: complete, no phase lengths.
+pub fn run_meta(run_s: u64) -> RunMeta {
+    RunMeta {
         scenario: "t".into(),
         seed: 1,
         gauntlet_version: "0".into(),
@@ -73,5 +78,5 @@ pub fn summary(setup: &DeriveSetup, samples: &[Sample], events: &[Event], run_s:
         duration: Duration::from_secs(run_s),
         partial: false,
         phase_lengths: BTreeMap::new(),
-    })
+    }
 }

@@ -364,18 +364,9 @@ mod tests {
     }
 
     fn summary_with_derived() -> Summary {
+        use crate::metrics::Recorder;
         use crate::metrics::derived::{BlastRadius, CacheHits, Recovery};
-        use crate::metrics::{Recorder, RunMeta};
-        let meta = RunMeta {
-            scenario: "s".into(),
-            seed: 1,
-            gauntlet_version: "0".into(),
-            scenario_hash: "h".into(),
-            started_at: std::time::SystemTime::UNIX_EPOCH,
-            duration: std::time::Duration::from_secs(1),
-            partial: false,
-            phase_lengths: Default::default(),
-        };
+        let meta = crate::metrics::testkit::run_meta(1);
         let mut s = Recorder::new(Vec::new(), true, std::time::Duration::from_secs(1)).finish(meta);
         s.derived.cache.push(CacheHits {
             server: "a,b".into(),

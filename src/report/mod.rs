@@ -200,8 +200,7 @@ mod tests {
     use crate::metrics::{Recorder, RunMeta};
     use crate::plan::phase::Phase;
     use crate::sample::{Outcome, Sample};
-    use std::collections::BTreeMap;
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     fn summary(partial: bool, lag_ns: i64) -> Summary {
         let keys = vec![
@@ -235,14 +234,8 @@ mod tests {
             });
         }
         r.finish(RunMeta {
-            scenario: "s".into(),
-            seed: 1,
-            gauntlet_version: "0".into(),
-            scenario_hash: "h".into(),
-            started_at: SystemTime::UNIX_EPOCH,
-            duration: Duration::from_secs(2),
             partial,
-            phase_lengths: BTreeMap::new(),
+            ..crate::metrics::testkit::run_meta(2)
         })
     }
 
