@@ -20,18 +20,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-5}"
-WORK="$(mktemp -d)"
-MOCK_PID=""
-cleanup() {
-    if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf 'era-instructions: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+NAME=era-instructions
+. bench/era-common.sh
 
 for tool in wrk valgrind; do
     command -v "$tool" >/dev/null || { log "installing $tool"; apt-get install -y -qq "$tool" >/dev/null; }
@@ -39,16 +29,8 @@ done
 cargo build --release --quiet --bin gauntlet
 BIN="$ROOT/target/release/gauntlet"
 
-valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" "$BIN" mock mock-servers/echo.yaml \
-    --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
-MOCK_PID=$!
-for _ in $(seq 600); do grep -q serving "$WORK/mock.out" && break; sleep 0.1; done
-URL="$(awk '/serving/ {print $4; exit}' "$WORK/mock.out")"
-[ -n "$URL" ] || die "the mock did not start: $(tail -5 "$WORK/mock.err")"
-SID="$(curl -si -X POST "$URL" -H 'content-type: application/json' \
-    -H 'accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
-    | awk 'tolower($1)=="mcp-session-id:" {print $2}' | tr -d '\r')"
+start_mock 60 valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" "$BIN"
+SID="$(session)"
 [ -n "$SID" ] || die "no session from initialize"
 
 # count ERA: prints instructions per call.
@@ -77,7 +59,6 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "| era | mock instructions per call (user space) |"
 echo "|---|---:|"
 for era in "${ERAS[@]}"; do printf '| %s | %.0f |\n' "$era" "$(median <"$WORK/$era.txt")"; done

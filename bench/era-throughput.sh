@@ -39,18 +39,8 @@ if [ $((ROUNDS % 2)) != 0 ] || [ "$ROUNDS" -lt 2 ]; then
     echo "era-throughput: ROUNDS must be even (the order flips every round)" >&2
     exit 2
 fi
-WORK="$(mktemp -d)"
-MOCK_PID=""
-cleanup() {
-    if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf 'era-throughput: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+NAME=era-throughput
+. bench/era-common.sh
 
 command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 PIN_SERVER=(); PIN_WRK=()
@@ -61,18 +51,7 @@ fi
 cargo build --release --quiet --bin gauntlet
 BIN="$ROOT/target/release/gauntlet"
 
-"${PIN_SERVER[@]}" "$BIN" mock mock-servers/echo.yaml --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
-MOCK_PID=$!
-for _ in $(seq 100); do grep -q serving "$WORK/mock.out" && break; sleep 0.05; done
-URL="$(awk '/serving/ {print $4; exit}' "$WORK/mock.out")"
-[ -n "$URL" ] || die "the mock did not start: $(cat "$WORK/mock.err")"
-
-session() {
-    curl -si -X POST "$URL" -H 'content-type: application/json' \
-        -H 'accept: application/json, text/event-stream' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
-        | awk 'tolower($1)=="mcp-session-id:" {print $2}' | tr -d '\r'
-}
+start_mock 5 "${PIN_SERVER[@]}" "$BIN"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$MOCK_PID/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
@@ -135,7 +114,6 @@ for r in $(seq "$ROUNDS"); do
     done
 done
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$2" '{print $c}' "$WORK/$1.txt" | median; }
 # ratio A B: the median over rounds of A/B (calls/s measured in the same round).
 ratio() { join "$WORK/$1.txt" "$WORK/$2.txt" | awk '{h = (NF - 1) / 2; print $2 / $(2 + h)}' | median | xargs printf '%.2f'; }
