@@ -80,6 +80,8 @@ pub struct Runner {
     actual: Arc<Mutex<Vec<Actual>>>,
     /// Occurrences started and not yet ended.
     open: Vec<usize>,
+    /// Told once every step due when the run starts has been taken.
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Runner {
@@ -97,7 +99,16 @@ impl Runner {
             occurrences,
             actual,
             open: Vec::new(),
+            ready: None,
         }
+    }
+
+    /// Resolves once the steps due when the run starts have been taken: when the runner first
+    /// waits for a later step, or ends (the receiver then fails; that means the same).
+    pub fn ready(&mut self) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.ready = Some(tx);
+        rx
     }
 
     /// Runs the occurrences from `t0` until the last ends or `stop` fires.
@@ -110,6 +121,11 @@ impl Runner {
             self.target.live().track_versions();
         }
         for (at, edge, i) in steps(&self.occurrences) {
+            if t0 + at > Instant::now()
+                && let Some(ready) = self.ready.take()
+            {
+                let _ = ready.send(());
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(t0 + at) => {}
                 _ = stop.cancelled() => break,
@@ -368,6 +384,31 @@ mod tests {
         stop_a.cancel();
         a.await.unwrap();
         assert_eq!(fake.live.gate.state().reach, Reach::Up);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_comes_once_the_steps_due_now_are_taken() {
+        let fake = Arc::new(Fake::default());
+        let occurrences = vec![
+            occ(0, 0, Some(100), FaultKind::Outage(OutageMode::Refuse)),
+            occ(1, 50, None, FaultKind::SessionLoss),
+        ];
+        let mut runner = Runner::new(fake.clone(), occurrences, Arc::new(Mutex::new(Vec::new())));
+        let ready = runner.ready();
+        let t0 = Instant::now();
+        let task = tokio::spawn(runner.run(t0, CancellationToken::new()));
+        ready.await.expect("told, not dropped");
+        assert_eq!(t0.elapsed(), Duration::ZERO, "no wait for the later steps");
+        assert_eq!(fake.live.gate.state().reach, Reach::Refuse);
+        assert_eq!(fake.forgotten.load(Ordering::SeqCst), 0, "not yet due");
+        task.await.unwrap();
+        let mut done = Runner::new(fake.clone(), Vec::new(), Arc::new(Mutex::new(Vec::new())));
+        let ready = done.ready();
+        done.run(Instant::now(), CancellationToken::new()).await;
+        assert!(
+            ready.await.is_err(),
+            "a runner with nothing to wait for ends, and that tells"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -104,6 +104,7 @@ pub async fn serve_gated<S: Service>(
             },
             (_, None, None) => break,
         };
+        gate.served(Some(reach));
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = state.changed() => continue,
@@ -130,6 +131,7 @@ pub async fn serve_gated<S: Service>(
             super::gate::Reach::Reset | super::gate::Reach::Refuse => reset(stream),
         }
     }
+    gate.served(None);
     front.sessions.clear();
     front.sessions.close_listeners();
     tracker.close();

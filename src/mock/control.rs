@@ -10,6 +10,10 @@
 //! | `DELETE /faults/ID` | removes it: what it switched on is switched off now → 204 (404 if unknown) |
 //! | `POST /reset` | removes every fault → 204 |
 //!
+//! Answers come once the change is in effect, as with Toxiproxy: after 201 a fault due now is
+//! on (a refused port is closed), after 204 it is off (the port listens again). The wait is
+//! bounded by [`SETTLE`].
+//!
 //! Each fault added runs on a runner of its own ([`crate::fault::runner`]); its per-call draws
 //! key on its id. `every:` repeats it for up to an hour from when it was added.
 
@@ -37,6 +41,9 @@ use tokio_util::sync::CancellationToken;
 pub const HORIZON: Duration = Duration::from_secs(3600);
 /// Largest request body.
 const MAX_BODY: usize = 64 * 1024;
+/// Longest wait for a change to take effect before answering anyway (a port another process
+/// took cannot be bound again).
+pub const SETTLE: Duration = Duration::from_secs(5);
 
 /// The control API's state: the servers and the faults added.
 pub struct Control {
@@ -51,10 +58,11 @@ pub struct Control {
 struct Added {
     id: u64,
     fault: Fault,
-    added: Instant,
     occurrences: Vec<Scheduled>,
     actual: Arc<Mutex<Vec<Actual>>>,
     stop: CancellationToken,
+    /// The runner: it has undone the fault once it ends.
+    runner: tokio::task::JoinHandle<()>,
 }
 
 type Response = http::Response<Full<Bytes>>;
@@ -111,7 +119,7 @@ impl Control {
                 let _ = conn.await;
             });
         }
-        self.reset();
+        self.reset().await;
     }
 
     async fn handle(&self, req: http::Request<Incoming>) -> Response {
@@ -121,11 +129,11 @@ impl Control {
             (Method::GET, "/servers", _) => answer(StatusCode::OK, &self.list_servers()),
             (Method::GET, "/faults", _) => answer(StatusCode::OK, &self.list_faults()),
             (Method::POST, "/faults", _) => match read(req.into_body()).await {
-                Ok(body) => self.add(&body),
+                Ok(body) => self.add(&body).await,
                 Err(r) => r,
             },
             (Method::POST, "/reset", _) => {
-                self.reset();
+                self.reset().await;
                 empty(StatusCode::NO_CONTENT)
             }
             (Method::GET, _, Some(Ok(id))) => match self.show(id) {
@@ -133,7 +141,7 @@ impl Control {
                 None => not_found(id),
             },
             (Method::DELETE, _, Some(Ok(id))) => {
-                if self.remove(id) {
+                if self.remove(id).await {
                     empty(StatusCode::NO_CONTENT)
                 } else {
                     not_found(id)
@@ -183,8 +191,9 @@ impl Control {
         self.faults().iter().find(|a| a.id == id).map(describe)
     }
 
-    /// Checks the body as a fault, lays out its windows from now and starts its runner.
-    fn add(&self, body: &[u8]) -> Response {
+    /// Checks the body as a fault, lays out its windows from now and starts its runner;
+    /// answers once what is due now is in effect.
+    async fn add(&self, body: &[u8]) -> Response {
         let fault = match self.check(body) {
             Ok(f) => f,
             Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
@@ -197,16 +206,21 @@ impl Control {
         let Some((mock, _)) = self.servers.iter().find(|(m, _)| m.name() == fault.server) else {
             return error(StatusCode::BAD_REQUEST, "unknown server");
         };
+        let actual = Arc::new(Mutex::new(Vec::new()));
+        let mut runner = Runner::new(Arc::new(mock.clone()), occurrences.clone(), actual.clone());
+        let ready = runner.ready();
+        let stop = CancellationToken::new();
+        let runner = tokio::spawn(runner.run(Instant::now(), stop.clone()));
+        let _ = tokio::time::timeout(SETTLE, ready).await;
+        settle(mock).await;
         let added = Added {
             id,
             fault,
-            added: Instant::now(),
-            occurrences: occurrences.clone(),
-            actual: Arc::new(Mutex::new(Vec::new())),
-            stop: CancellationToken::new(),
+            occurrences,
+            actual,
+            stop,
+            runner,
         };
-        let runner = Runner::new(Arc::new(mock.clone()), occurrences, added.actual.clone());
-        tokio::spawn(runner.run(added.added, added.stop.clone()));
         let shown = describe(&added);
         self.faults().push(added);
         answer(StatusCode::CREATED, &shown)
@@ -252,20 +266,52 @@ impl Control {
             .collect())
     }
 
-    /// Removes a fault: its runner stops and closes what it opened.
-    fn remove(&self, id: u64) -> bool {
-        let mut faults = self.faults();
-        let Some(i) = faults.iter().position(|a| a.id == id) else {
-            return false;
+    /// Removes a fault: its runner stops and closes what it opened; returns once that is in
+    /// effect.
+    async fn remove(&self, id: u64) -> bool {
+        let removed = {
+            let mut faults = self.faults();
+            let Some(i) = faults.iter().position(|a| a.id == id) else {
+                return false;
+            };
+            faults.remove(i)
         };
-        faults.remove(i).stop.cancel();
+        self.undo(vec![removed]).await;
         true
     }
 
-    fn reset(&self) {
-        for a in self.faults().drain(..) {
+    async fn reset(&self) {
+        let all = std::mem::take(&mut *self.faults());
+        self.undo(all).await;
+    }
+
+    /// Stops the runners of `removed`, waits for them to undo their faults and for the
+    /// servers' ports to follow.
+    async fn undo(&self, removed: Vec<Added>) {
+        for a in &removed {
             a.stop.cancel();
         }
+        for a in removed {
+            let _ = tokio::time::timeout(SETTLE, a.runner).await;
+            if let Some((mock, _)) = self
+                .servers
+                .iter()
+                .find(|(m, _)| m.name() == a.fault.server)
+            {
+                settle(mock).await;
+            }
+        }
+    }
+}
+
+/// Waits (at most [`SETTLE`]) until `mock`'s port does what its faults say.
+async fn settle(mock: &Mock) {
+    let gate = &mock.server.faults.gate;
+    if tokio::time::timeout(SETTLE, gate.settled()).await.is_err() {
+        tracing::warn!(
+            "{}: the port did not follow the fault within {SETTLE:?}",
+            mock.name()
+        );
     }
 }
 

@@ -876,22 +876,22 @@ fn gauntlet_mock_serves_the_control_api_beside_the_servers() {
     });
 }
 
-/// Serves the control API for `srv` in-process; its base URL.
-async fn control_for(srv: &Srv) -> String {
+/// The timing mock in-process with a session, and the control API for it: (mock, the API's
+/// base URL, a client for it, the session id).
+async fn controlled() -> (Srv, String, reqwest::Client, String) {
+    let srv = inproc::start(TIMING).await;
     let api = gauntlet::mock::control::Control::new(vec![(srv.mock.clone(), srv.url.clone())]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(api.serve(listener, CancellationToken::new()));
-    base
+    let sid = srv.init().await;
+    (srv, base, reqwest::Client::new(), sid)
 }
 
 #[test]
 fn control_adds_lists_and_removes_faults() {
     timed(async {
-        let srv = inproc::start(TIMING).await;
-        let api = control_for(&srv).await;
-        let http = reqwest::Client::new();
-        let sid = srv.init().await;
+        let (srv, api, http, sid) = controlled().await;
         let typo = r#"{"server": "timin", "for": "10s", "outage": "refuse"}"#;
         let (status, body) = control(&http, "POST", &format!("{api}/faults"), typo).await;
         assert_eq!(status, 400);
@@ -916,7 +916,7 @@ fn control_adds_lists_and_removes_faults() {
         assert_eq!(status, 201, "{added}");
         assert_eq!(added["kind"], "errors", "{added}");
         let id = added["id"].as_u64().unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The answer comes once the fault is on: no wait here, nor after the outage below.
         assert_eq!(
             call(&srv, &sid, 1, "fast").await.unwrap()["error"]["code"],
             -32000
@@ -948,29 +948,63 @@ fn control_adds_lists_and_removes_faults() {
             404
         );
         let outage = r#"{"server": "timing", "for": "60s", "outage": "refuse"}"#;
-        assert_eq!(
-            control(&http, "POST", &format!("{api}/faults"), outage)
-                .await
-                .0,
-            201
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(
-            call(&srv, &sid, 4, "fast")
-                .await
-                .unwrap_err()
-                .starts_with("transport")
-        );
-        assert_eq!(
-            control(&http, "POST", &format!("{api}/reset"), "").await.0,
-            204
-        );
-        assert!(
-            call(&srv, &sid, 5, "fast").await.is_ok(),
-            "back on the same port, same session"
-        );
+        for round in 0..5 {
+            assert_eq!(
+                control(&http, "POST", &format!("{api}/faults"), outage)
+                    .await
+                    .0,
+                201
+            );
+            let refused = call(&srv, &sid, 4 + 2 * round, "fast").await;
+            assert!(
+                refused.as_ref().is_err_and(|e| e.starts_with("transport")),
+                "round {round}: the port is closed once 201 is back: {refused:?}"
+            );
+            assert_eq!(
+                control(&http, "POST", &format!("{api}/reset"), "").await.0,
+                204
+            );
+            let back = call(&srv, &sid, 5 + 2 * round, "fast").await;
+            assert!(
+                back.is_ok(),
+                "round {round}: back on the same port, same session, once 204 is back: {back:?}"
+            );
+        }
         let (_, listed) = control(&http, "GET", &format!("{api}/faults"), "").await;
         assert_eq!(listed["faults"], json!([]));
+    });
+}
+
+/// An answer of the control API means the change is in effect: while another socket holds the
+/// port, removing a refusing outage waits for the server to listen again.
+#[test]
+fn removing_an_outage_answers_once_the_port_listens_again() {
+    timed(async {
+        let (srv, api, http, sid) = controlled().await;
+        let outage = r#"{"server": "timing", "for": "60s", "outage": "refuse"}"#;
+        let (status, added) = control(&http, "POST", &format!("{api}/faults"), outage).await;
+        assert_eq!(status, 201, "{added}");
+        let port = reqwest::Url::parse(&srv.url)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("a port in the URL");
+        let squatter = std::net::TcpListener::bind(("127.0.0.1", port))
+            .expect("the port is free while it refuses");
+        let url = format!("{api}/faults/{}", added["id"]);
+        let removing = tokio::spawn(async move { control(&http, "DELETE", &url, "").await.0 });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !removing.is_finished(),
+            "no answer while the port cannot be bound"
+        );
+        drop(squatter);
+        let status = tokio::time::timeout(Duration::from_secs(3), removing)
+            .await
+            .expect("answered once the port is free")
+            .expect("no panic");
+        assert_eq!(status, 204);
+        let back = call(&srv, &sid, 1, "fast").await;
+        assert!(back.is_ok(), "listening when 204 came: {back:?}");
     });
 }
 
