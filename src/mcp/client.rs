@@ -114,7 +114,8 @@ pub struct CallResult {
     /// `_meta["dev.gauntlet/data-version"]`.
     pub data_version: Option<u64>,
     /// The JSON-RPC result, only when it was asked for ([`Session::call_with_result`],
-    /// [`Session::request`]) and the call got one (`Ok` or `ToolError`).
+    /// [`Session::request`]) and the call got one (`Ok` or `ToolError`); for `RpcError`, the
+    /// error object (code, message, data).
     pub result: Option<Value>,
 }
 
@@ -409,8 +410,8 @@ struct WireMsg<'a> {
     method: Option<IgnoredAny>,
     #[serde(borrow, default)]
     result: Option<&'a RawValue>,
-    #[serde(default)]
-    error: Option<WireError>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
 }
 
 /// The id of a response.
@@ -430,11 +431,18 @@ pub(crate) enum Wire<'a> {
     Other,
     Response {
         id: RespId,
-        /// The raw result, or the error's code.
-        body: Result<&'a RawValue, i32>,
+        /// The raw result, or the error.
+        body: Result<&'a RawValue, RpcErr<'a>>,
     },
     /// Not JSON, or not a JSON-RPC message.
     Malformed,
+}
+
+/// A JSON-RPC error as a client reads it: its code, and the error object as it came.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RpcErr<'a> {
+    pub code: i32,
+    pub raw: &'a RawValue,
 }
 
 pub(crate) fn read_wire(bytes: &[u8]) -> Wire<'_> {
@@ -453,7 +461,10 @@ pub(crate) fn read_wire(bytes: &[u8]) -> Wire<'_> {
     };
     let body = match (m.result, m.error) {
         (Some(r), None) => Ok(r),
-        (None, Some(e)) => Err(e.code),
+        (None, Some(raw)) => match serde_json::from_str::<WireError>(raw.get()) {
+            Ok(e) => Err(RpcErr { code: e.code, raw }),
+            Err(_) => return Wire::Malformed,
+        },
         _ => return Wire::Malformed,
     };
     if id == RespId::Null && body.is_ok() {
@@ -493,9 +504,16 @@ struct ResultHead {
 }
 
 /// The outcome of a response that is the request's.
-pub(crate) fn outcome_of(body: Result<&RawValue, i32>, keep: bool) -> CallResult {
+pub(crate) fn outcome_of(body: Result<&RawValue, RpcErr<'_>>, keep: bool) -> CallResult {
     let raw = match body {
-        Err(code) => return CallResult::failed(Outcome::RpcError(code)),
+        Err(e) => {
+            return CallResult {
+                result: keep
+                    .then(|| serde_json::from_str(e.raw.get()).ok())
+                    .flatten(),
+                ..CallResult::failed(Outcome::RpcError(e.code))
+            };
+        }
         Ok(raw) => raw,
     };
     let Ok(head) = serde_json::from_str::<ResultHead>(raw.get()) else {
@@ -534,8 +552,8 @@ fn match_response(wire: Wire<'_>, id: u64, keep: bool) -> CallResult {
         } if n == id => outcome_of(body, keep),
         Wire::Response {
             id: RespId::Null,
-            body: Err(code),
-        } => CallResult::failed(Outcome::RpcError(code)),
+            body: body @ Err(_),
+        } => outcome_of(body, keep),
         Wire::Response { .. } => CallResult::failed(Outcome::Protocol(ProtocolError::WrongId)),
         Wire::Other | Wire::Malformed => {
             CallResult::failed(Outcome::Protocol(ProtocolError::MalformedJson))
@@ -688,16 +706,13 @@ async fn read_answer(
 ) -> CallResult {
     let status = resp.status();
     if !status.is_success() {
-        let code = if errors_in_body && matches!(content_kind(resp.headers()), Kind::Json) {
-            error_in_body(resp.into_body()).await
+        let error = if errors_in_body && matches!(content_kind(resp.headers()), Kind::Json) {
+            error_in_body(resp.into_body(), keep).await
         } else {
             finish(resp.into_body());
             None
         };
-        return CallResult::failed(match code {
-            Some(code) => Outcome::RpcError(code),
-            None => Outcome::HttpError(status.as_u16()),
-        });
+        return error.unwrap_or_else(|| CallResult::failed(Outcome::HttpError(status.as_u16())));
     }
     let kind = content_kind(resp.headers());
     let mut body = resp.into_body();
@@ -718,13 +733,14 @@ async fn read_answer(
     }
 }
 
-/// The code of the JSON-RPC error a (small) error body holds.
-async fn error_in_body(mut body: Incoming) -> Option<i32> {
+/// The JSON-RPC error a (small) error body holds, as the call's `RpcError`.
+async fn error_in_body(mut body: Incoming, keep: bool) -> Option<CallResult> {
     let bytes = collect(&mut body, ERROR_BODY_LIMIT).await.ok()?;
     match read_wire(&bytes) {
         Wire::Response {
-            body: Err(code), ..
-        } => Some(code),
+            body: body @ Err(_),
+            ..
+        } => Some(outcome_of(body, keep)),
         _ => None,
     }
 }
@@ -1386,6 +1402,27 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Ok);
         assert_eq!(r.service_us, Some(1500));
         assert_eq!(r.result.unwrap()["content"], json!([]));
+        let err = r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"no such tool \"x\"","data":[1]}}"#;
+        let r = match_response(read_wire(err.as_bytes()), 7, true);
+        assert_eq!(r.outcome, Outcome::RpcError(-32602));
+        assert_eq!(
+            r.result,
+            Some(json!({"code": -32602, "message": "no such tool \"x\"", "data": [1]})),
+            "the error kept as it came"
+        );
+        let r = match_response(read_wire(err.as_bytes()), 7, false);
+        assert_eq!(r.result, None, "kept only when asked for");
+        assert_eq!(
+            wire_outcome(
+                r#"{"jsonrpc":"2.0","id":7,"error":{"message":"no code"}}"#,
+                7
+            ),
+            Outcome::Protocol(ProtocolError::MalformedJson)
+        );
+        assert_eq!(
+            wire_outcome(r#"{"jsonrpc":"2.0","id":7,"error":"text"}"#, 7),
+            Outcome::Protocol(ProtocolError::MalformedJson)
+        );
         assert_eq!(
             wire_outcome(r#"{"jsonrpc":"2.0","id":7,"result":{"isError":true}}"#, 7),
             Outcome::ToolError

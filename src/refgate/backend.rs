@@ -59,8 +59,9 @@ pub enum Fail {
     Start(String),
     /// The exchange failed (no answer from the server).
     Call(Outcome),
-    /// The server answered with a JSON-RPC error.
-    Rpc(i32),
+    /// The server answered with a JSON-RPC error: its code, and the error object as it came
+    /// (its message and data are passed on).
+    Rpc { code: i32, error: Option<Value> },
     /// The gateway is stopping.
     Closing,
 }
@@ -382,7 +383,10 @@ impl Backend {
             Outcome::RpcError(code) => {
                 lock(&self.breaker).success();
                 self.set_error(None);
-                Err(Fail::Rpc(code))
+                Err(Fail::Rpc {
+                    code,
+                    error: r.result,
+                })
             }
             other => {
                 lock(&self.breaker).failure(Instant::now());

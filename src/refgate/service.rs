@@ -332,11 +332,7 @@ pub fn error_of(f: &Fail, server: &str) -> ErrorObject {
             "unavailable",
             format!("server `{server}` is unavailable: {}", describe(*o)),
         ),
-        Fail::Rpc(c) => (
-            *c,
-            "server_error",
-            format!("server `{server}` answered with error {c}"),
-        ),
+        Fail::Rpc { code, error } => return server_error(*code, error.as_ref(), server),
         Fail::Closing => (
             code::INTERNAL_ERROR,
             "closing",
@@ -345,6 +341,23 @@ pub fn error_of(f: &Fail, server: &str) -> ErrorObject {
     };
     let mut e = ErrorObject::new(code, message);
     e.data = Some(json!({"server": server, "reason": reason}));
+    e
+}
+
+/// A server's own JSON-RPC error, passed on: its code, its message after the server's name, and
+/// its `data` under `data.data`.
+fn server_error(code: i32, error: Option<&Value>, server: &str) -> ErrorObject {
+    let said = error.and_then(|e| e.get("message")).and_then(Value::as_str);
+    let message = match said {
+        Some(m) => format!("server `{server}` answered with error {code}: {m}"),
+        None => format!("server `{server}` answered with error {code}"),
+    };
+    let mut data = json!({"server": server, "reason": "server_error"});
+    if let Some(d) = error.and_then(|e| e.get("data")) {
+        data["data"] = d.clone();
+    }
+    let mut e = ErrorObject::new(code, message);
+    e.data = Some(data);
     e
 }
 
@@ -369,7 +382,25 @@ mod tests {
             e.data,
             Some(json!({"server": "billing", "reason": "circuit_open"}))
         );
-        assert_eq!(error_of(&Fail::Rpc(-32602), "x").code, -32602);
+        let rpc = |error| Fail::Rpc {
+            code: -32602,
+            error,
+        };
+        let e = error_of(&rpc(None), "x");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (-32602, "server `x` answered with error -32602")
+        );
+        let said = json!({"code": -32602, "message": "Unknown tool: y", "data": {"tool": "y"}});
+        let e = error_of(&rpc(Some(said)), "x");
+        assert_eq!(
+            e.message, "server `x` answered with error -32602: Unknown tool: y",
+            "the server's message kept"
+        );
+        assert_eq!(
+            e.data,
+            Some(json!({"server": "x", "reason": "server_error", "data": {"tool": "y"}}))
+        );
         assert_eq!(error_of(&Fail::Timeout, "x").code, TIMEOUT_CODE);
         let e = error_of(
             &Fail::Call(Outcome::Transport(crate::sample::TransportError::Refused)),

@@ -569,7 +569,10 @@ fn the_breaker_fails_fast_isolates_and_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_error_names_the_server() {
     let mut echo = MockSrv::start("mock-servers/echo.yaml").await;
-    let g = gateway(json!({"mcpServers": {"billing": {"url": echo.url()}}})).await;
+    let behave = MockSrv::start("tests/fixtures/behaviour.yaml").await;
+    let g = gateway(json!({"mcpServers": {"billing": {"url": echo.url()},
+                                          "behave": {"url": behave.url()}}}))
+    .await;
     echo.down().await;
     let http = reqwest::Client::new();
     let post = |body: Value, sid: Option<String>| {
@@ -590,14 +593,23 @@ async fn a_raw_error_names_the_server() {
         .to_str()
         .expect("id")
         .to_string();
-    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                      "params": {"name": "billing__echo", "arguments": {"text": "x"}}});
-    let v: Value = post(body, Some(sid))
-        .await
-        .expect("call")
-        .json()
-        .await
-        .expect("JSON");
+    let call = |name: &str| {
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                          "params": {"name": name, "arguments": {"text": "x"}}});
+        let answer = post(body, Some(sid.clone()));
+        async move {
+            let v: Value = answer.await.expect("call").json().await.expect("JSON");
+            v
+        }
+    };
+    let v = call("behave__broken").await;
+    assert_eq!(
+        v["error"],
+        json!({"code": -32000, "message": "server `behave` answered with error -32000: upstream down",
+               "data": {"server": "behave", "reason": "server_error"}}),
+        "the server's own error, its code and message kept"
+    );
+    let v = call("billing__echo").await;
     assert_eq!(v["error"]["code"], -32603, "{v}");
     assert_eq!(v["error"]["data"]["server"], "billing", "{v}");
     assert!(
