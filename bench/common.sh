@@ -1,11 +1,23 @@
-# Sourced by bench/era-throughput.sh and bench/era-instructions.sh (set NAME first, and be in
-# the repository's root): a work folder removed on exit with the mock stopped, messages, the
-# echo mock started on port 0, a session-era session id, and the median of a column of numbers.
+# Sourced by the bench scripts that drive one echo mock or the reference gateway
+# (bench/driver-throughput.sh, bench/era-throughput.sh, bench/era-instructions.sh,
+# bench/mock-throughput.sh, bench/refgate-throughput.sh; set NAME first, and be in the
+# repository's root): a work folder removed on exit with every process started stopped,
+# messages, the echo mock started on port 0, a session-era session id, and the median of a
+# column of numbers.
 
 WORK="$(mktemp -d)"
 MOCK_PID=""
+GW_PID=""
+PIDS=() # any other process the script starts
+# Stops the mock, the gateway (bench/refgate-throughput.sh) and PIDS, whichever run.
 cleanup() {
-    if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
+    local pid
+    for pid in $MOCK_PID $GW_PID "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in $MOCK_PID $GW_PID "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -18,16 +18,8 @@ cd "$ROOT"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10}"
 CONNS=64
-WORK="$(mktemp -d)"
-MOCK_PID=""
-cleanup() {
-    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-log() { printf 'driver-throughput: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+NAME=driver-throughput
+. bench/common.sh
 
 command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 command -v oha >/dev/null || { log "installing oha"; cargo install oha --locked --quiet; }
@@ -35,19 +27,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --quiet --bin gauntlet
 BIN="$ROOT/target/release/gauntlet"
 
-"$BIN" mock mock-servers/echo.yaml --listen 127.0.0.1:0 >"$WORK/mock.out" 2>"$WORK/mock.err" &
-MOCK_PID=$!
-for _ in $(seq 100); do grep -q serving "$WORK/mock.out" && break; sleep 0.05; done
-URL="$(awk '/serving/ {print $4; exit}' "$WORK/mock.out")"
-[ -n "$URL" ] || die "the mock did not start: $(cat "$WORK/mock.err")"
-
-# A session for wrk and oha (gauntlet opens its own 64).
-session() {
-    curl -si -X POST "$URL" -H 'content-type: application/json' \
-        -H 'accept: application/json, text/event-stream' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
-        | awk 'tolower($1)=="mcp-session-id:" {print $2}' | tr -d '\r'
-}
+start_mock 5 "$BIN"
 
 cat >"$WORK/scenario.yaml" <<EOF
 name: driver-throughput
@@ -92,7 +72,6 @@ s, p = r["summary"], r["latencyPercentiles"]
 print("%.0f %.3f %.3f" % (s["requestsPerSec"] * s["successRate"], p["p50"] * 1000, p["p99"] * 1000))'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for r in $(seq "$ROUNDS"); do
     log "round $r/$ROUNDS"

@@ -21,7 +21,7 @@ cd "$ROOT"
 ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-5}"
 NAME=era-instructions
-. bench/era-common.sh
+. bench/common.sh
 
 for tool in wrk valgrind; do
     command -v "$tool" >/dev/null || { log "installing $tool"; apt-get install -y -qq "$tool" >/dev/null; }

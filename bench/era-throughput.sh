@@ -40,7 +40,7 @@ if [ $((ROUNDS % 2)) != 0 ] || [ "$ROUNDS" -lt 2 ]; then
     exit 2
 fi
 NAME=era-throughput
-. bench/era-common.sh
+. bench/common.sh
 
 command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 PIN_SERVER=(); PIN_WRK=()

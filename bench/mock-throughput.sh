@@ -63,24 +63,8 @@ GAUNTLET=target/release/gauntlet
 BARE=target/release/examples/bare_mcp
 LUA=bench/mcp-call.lua
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "mock-throughput: $*"; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/mock-throughput.XXXXXX")
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+NAME=mock-throughput
+. bench/common.sh
 
 # --- tools -----------------------------------------------------------------------------------
 
@@ -301,7 +285,6 @@ kill -0 "$MOCK_PID" 2>/dev/null || die "the echo mock exited during the run"
 
 # --- report ----------------------------------------------------------------------------------
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -F'\t' -v s="$1" -v c="$2" -v k="$3" '$2==s && $3==c {print $k}' "$RESULTS"; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us/1000}'; }
 

@@ -27,16 +27,8 @@ MAX_OVERHEAD_MS="${MAX_OVERHEAD_MS:-0.3}"
 MAX_RSS_KB="${MAX_RSS_KB:-30000}"
 # Extra flags for `gauntlet gateway`, e.g. GATEWAY_FLAGS="--threads 1".
 GATEWAY_FLAGS="${GATEWAY_FLAGS:-}"
-WORK="$(mktemp -d)"
-GW_PID=""
-cleanup() {
-    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-log() { printf 'refgate-throughput: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+NAME=refgate-throughput
+. bench/common.sh
 
 cargo build --release --quiet --bin gauntlet
 BIN="$ROOT/target/release/gauntlet"
@@ -105,7 +97,6 @@ print(f'{c["ok"] / steady:.0f} {c["latency_ms"]["p50"]:.3f} {c["latency_ms"]["p9
 PY
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
