@@ -110,6 +110,20 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
     {
         return format!("unknown value {value}; write {allowed}");
     }
+    if let Some(rest) = first.strip_prefix("budget breached: ") {
+        return too_big(rest);
+    }
+    match first {
+        "expected mapping start" => {
+            return "expected a map here: `key: value` lines (or `{ key: value }`), not a list \
+                    or a single value"
+                .into();
+        }
+        "expected sequence start" => {
+            return "expected a list here: `- item` lines (or `[a, b]`)".into();
+        }
+        _ => {}
+    }
     match first.strip_prefix("duplicate mapping key: ") {
         Some(rest) => {
             let key = rest.split(',').next().unwrap_or(rest).trim();
@@ -117,6 +131,26 @@ fn yaml_message(err: &serde_saphyr::Error) -> String {
         }
         None => first.to_string(),
     }
+}
+
+/// What a breached YAML limit (serde-saphyr's `BudgetBreach`, as `Kind { n: … }`) means.
+fn too_big(breach: &str) -> String {
+    // The rest (where the alias was used and defined) is not worth the reader's time.
+    let breach = match breach.find('}') {
+        Some(end) => &breach[..=end],
+        None => breach,
+    };
+    let kind = breach.split([' ', '{']).next().unwrap_or(breach);
+    let why = match kind {
+        "Depth" => "it is nested too deeply",
+        "Aliases" | "AliasAnchorRatio" | "Nodes" | "Events" | "MergeKeys" => {
+            "it holds too many values once its aliases (`*name`) and merges (`<<`) are expanded; \
+             write repeated parts out, or repeat them less"
+        }
+        "Documents" => "it holds too many YAML documents (`---`); a scenario is one document",
+        _ => "it is too large",
+    };
+    format!("the file is refused as YAML: {why} (limit: {breach})")
 }
 
 impl SourceError {
@@ -219,5 +253,36 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzz", &["translate"]), "");
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    fn message_of(src: &str) -> String {
+        let opts = serde_saphyr::options! { with_snippet: false };
+        let err = serde_saphyr::from_str_with_options::<
+            std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+        >(src, opts)
+        .expect_err("not a map");
+        SourceError::from_yaml(Path::new("s.yaml"), &err, src).message
+    }
+
+    #[test]
+    fn yaml_errors_say_what_to_write() {
+        assert!(
+            message_of("- 1\n- 2\n").starts_with("expected a map here"),
+            "{}",
+            message_of("- 1\n")
+        );
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let m = message_of(&bomb);
+        assert!(m.contains("aliases (`*name`)"), "{m}");
+        assert!(m.contains("(limit: Nodes {") && m.ends_with("})"), "{m}");
+        assert!(too_big("Depth { depth: 99 }").contains("nested too deeply"));
+        assert_eq!(
+            too_big("Whatever { n: 1 }"),
+            "the file is refused as YAML: it is too large (limit: Whatever { n: 1 })"
+        );
     }
 }
