@@ -28,6 +28,43 @@ impl fmt::Display for SourceError {
     }
 }
 
+/// A file's bytes as text; a byte that is not UTF-8 is an error at its line and column.
+pub fn utf8(bytes: Vec<u8>, file: &Path) -> Result<String, SourceError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bad = e.as_bytes().get(at).copied().unwrap_or(0);
+        let valid = &e.as_bytes()[..at];
+        let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        let col = (at - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)) as u64 + 1;
+        SourceError {
+            file: file.to_path_buf(),
+            line,
+            col,
+            message: format!(
+                "byte 0x{bad:02X} here is not valid UTF-8 (was the file saved as Latin-1?); \
+                 save it as UTF-8"
+            ),
+        }
+    })
+}
+
+/// An error at 1:1 when `src` holds nothing but blank lines, comments and `---`; `needs` says
+/// what the file must hold.
+pub fn not_empty(src: &str, file: &Path, needs: &str) -> Result<(), SourceError> {
+    let meaningful = src
+        .lines()
+        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.trim() != "---");
+    if meaningful {
+        return Ok(());
+    }
+    Err(SourceError {
+        file: file.to_path_buf(),
+        line: 1,
+        col: 1,
+        message: format!("the file is empty: {needs}"),
+    })
+}
+
 impl SourceError {
     pub fn at(file: &Path, loc: serde_saphyr::Location, message: impl Into<String>) -> Self {
         SourceError {
@@ -253,6 +290,21 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzz", &["translate"]), "");
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn undecodable_and_empty_files_are_placed() {
+        let f = Path::new("f.yaml");
+        let e = utf8(b"name: x\nab\xe9c\n".to_vec(), f).expect_err("not UTF-8");
+        assert_eq!((e.line, e.col), (2, 3));
+        assert!(e.message.starts_with("byte 0xE9 here"), "{}", e.message);
+        assert_eq!(utf8(b"ok".to_vec(), f).as_deref(), Ok("ok"));
+        let e = not_empty("# only a comment\n\n---\n", f, "it needs `name`").expect_err("empty");
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:1:1: the file is empty: it needs `name`"
+        );
+        assert!(not_empty("# c\nname: x\n", f, "").is_ok());
     }
 
     fn message_of(src: &str) -> String {

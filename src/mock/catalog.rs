@@ -382,17 +382,22 @@ pub struct Catalog {
 impl Catalog {
     /// Reads and checks a catalogue file.
     pub fn load(path: &Path) -> Result<Catalog, SourceError> {
-        let src = std::fs::read_to_string(path).map_err(|e| SourceError {
+        let bytes = std::fs::read(path).map_err(|e| SourceError {
             file: path.to_path_buf(),
             line: 0,
             col: 0,
             message: format!("cannot read the catalogue: {e}"),
         })?;
-        Catalog::parse(&src, path)
+        Catalog::parse(&crate::diag::utf8(bytes, path)?, path)
     }
 
     /// Checks a catalogue held in memory; `path` names it in errors.
     pub fn parse(src: &str, path: &Path) -> Result<Catalog, SourceError> {
+        crate::diag::not_empty(
+            src,
+            path,
+            "a catalogue needs at least `name`, `version` and `tools` (or `resources` or `prompts`)",
+        )?;
         let opts = serde_saphyr::options! { with_snippet: false };
         let spec: FileSpec = serde_saphyr::from_str_with_options(src, opts)
             .map_err(|e| SourceError::from_yaml(path, &e, src))?;

@@ -20,44 +20,18 @@ const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn load(path: &Path) -> Result<Scenario, Error> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Input(format!("{}: cannot read the scenario: {e}", path.display())))?;
-    let src = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let bad = e.as_bytes().get(at).copied().unwrap_or(0);
-            let valid = &e.as_bytes()[..at];
-            let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-            let col =
-                (at - valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)) as u64 + 1;
-            return Err(Error::Source(SourceError {
-                file: path.to_path_buf(),
-                line,
-                col,
-                message: format!(
-                    "byte 0x{bad:02X} here is not valid UTF-8 (was the file saved as Latin-1?); \
-                     save it as UTF-8"
-                ),
-            }));
-        }
-    };
+    let src = crate::diag::utf8(bytes, path).map_err(Error::Source)?;
     parse(&src, path)
 }
 
 /// Checks a scenario held in memory; `path` names it in errors and anchors relative paths.
 pub fn parse(src: &str, path: &Path) -> Result<Scenario, Error> {
-    let meaningful = src
-        .lines()
-        .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.trim() != "---");
-    if !meaningful {
-        return Err(Error::Source(SourceError {
-            file: path.to_path_buf(),
-            line: 1,
-            col: 1,
-            message: "the file is empty: a scenario needs at least `name`, `duration`, `servers` \
-                      and `load`"
-                .into(),
-        }));
-    }
+    crate::diag::not_empty(
+        src,
+        path,
+        "a scenario needs at least `name`, `duration`, `servers` and `load`",
+    )
+    .map_err(Error::Source)?;
     let opts = serde_saphyr::options! { with_snippet: false };
     let spec: ScenarioSpec = serde_saphyr::from_str_with_options(src, opts)
         .map_err(|e| Error::Source(SourceError::from_yaml(path, &e, src)))?;
