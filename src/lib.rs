@@ -14,6 +14,7 @@
 //! | [`dist`] | duration distributions and pure per-call random draws | done |
 //! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |
 //! | [`diag`] | `file:line:col` errors for files users write | done |
+//! | [`net`] | loopback only: addresses to listen on, URLs to send load to | done |
 //! | [`clock`] | CLOCK_MONOTONIC nanoseconds shared by every process of a run | done |
 //! | [`error`] | library errors and their exit codes | done |
 //! | [`scenario`] | scenario files → a checked [`scenario::Scenario`] | done |
@@ -41,6 +42,7 @@ pub mod gateway;
 pub mod mcp;
 pub mod metrics;
 pub mod mock;
+pub mod net;
 pub mod plan;
 pub mod refgate;
 pub mod report;

@@ -8,6 +8,7 @@ use crate::cli::MockArgs;
 use crate::error::{Error, Result};
 use crate::mcp::protocol::Version;
 use crate::mcp::session::Session;
+pub use crate::net::loopback_addr;
 use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -148,21 +149,6 @@ fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Catalog>> {
         }
     }
     Ok(ok)
-}
-
-/// Parses `--listen`; only loopback addresses are allowed.
-pub fn loopback_addr(s: &str) -> Result<SocketAddr> {
-    let addr: SocketAddr = s.parse().map_err(|_| {
-        Error::Input(format!(
-            "`{s}` is not an address: write 127.0.0.1:PORT (PORT 0 picks a free one)"
-        ))
-    })?;
-    if !addr.ip().is_loopback() {
-        return Err(Error::Input(format!(
-            "`{s}` is not a loopback address: gauntlet serves on 127.0.0.1 or [::1] only"
-        )));
-    }
-    Ok(addr)
 }
 
 async fn serve_all(

@@ -240,12 +240,28 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
-        Config::parse(&text).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
+        Config::parse(&text).map_err(|e| {
+            // `LINE:COL: …` (a JSON mistake) follows the file's name as `FILE:LINE:COL: …`.
+            let sep = if e.starts_with(|c: char| c.is_ascii_digit()) {
+                ":"
+            } else {
+                ": "
+            };
+            Error::Input(format!("{}{sep}{e}", path.display()))
+        })
     }
 
-    /// Reads and checks a config; the error says what is wrong and where.
+    /// Reads and checks a config; the error says what is wrong and where (`LINE:COL: …` for a
+    /// mistake in the JSON itself).
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
-        let file: File = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if text.trim().is_empty() {
+            return Err(
+                "the file is empty: a config is a JSON object with `mcpServers` \
+                        (docs/gateway.md)"
+                    .into(),
+            );
+        }
+        let file: File = serde_json::from_str(text).map_err(|e| json_error(&e))?;
         let block = file.gauntlet.unwrap_or_default();
         let settings = settings(block.settings)?;
         let mut servers = Vec::new();
@@ -337,6 +353,23 @@ fn settings(s: SettingsSpec) -> std::result::Result<Settings, String> {
 }
 
 /// One `mcpServers` entry; `None` for a disabled one.
+/// A JSON mistake as `LINE:COL: what`.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    if e.line() == 0 {
+        return what.to_string();
+    }
+    let hint = if e.is_syntax() || e.is_eof() {
+        " (the config must be JSON: no trailing commas or comments)"
+    } else {
+        ""
+    };
+    format!("{}:{}: {what}{hint}", e.line(), e.column())
+}
+
 fn transport(name: &str, e: &Value) -> std::result::Result<Option<Transport>, String> {
     let Some(e) = e.as_object() else {
         return Err(format!("mcpServers.{name}: must be an object"));
@@ -371,6 +404,12 @@ fn transport(name: &str, e: &Value) -> std::result::Result<Option<Transport>, St
     if !url.starts_with("http://") {
         return Err(format!(
             "mcpServers.{name}: `{url}`: only http:// URLs are supported"
+        ));
+    }
+    if !crate::net::is_loopback_url(url) {
+        return Err(format!(
+            "mcpServers.{name}: `{url}` is not a loopback URL: the gateway calls servers on \
+             127.0.0.1, localhost or [::1] only"
         ));
     }
     let headers = string_map(e.get("headers"), name, "headers")?
@@ -558,30 +597,49 @@ mod tests {
     fn mistakes_are_named() {
         let e = |v: Value| parse(v).expect_err("an error");
         assert!(e(json!({"mcpServers": {"x": {}}})).contains("needs `url`"));
+        let json = |t: &str| Config::parse(t).expect_err("an error");
+        assert_eq!(
+            json("{\"mcpServers\": {\"x\": {\"command\": \"y\",}}}"),
+            "1:38: trailing comma (the config must be JSON: no trailing commas or comments)"
+        );
+        assert!(json("{\"mcpServers\": [1]}").starts_with("1:15: invalid type: sequence"));
+        assert!(json(" \n").starts_with("the file is empty"));
         assert!(e(json!({"mcpServers": {"x": {"url": "https://a/mcp"}}})).contains("http://"));
         assert!(
-            e(json!({"mcpServers": {"x": {"url": "http://a/mcp", "transport": "ws"}}}))
+            e(json!({"mcpServers": {"x": {"url": "http://10.0.0.1/mcp"}}}))
+                .contains("not a loopback URL")
+        );
+        assert!(
+            e(json!({"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp", "transport": "ws"}}}))
                 .contains("unknown transport")
         );
         assert!(
-            e(json!({"mcpServers": {"x": {"url": "http://a/mcp"}},
-                     "gauntlet": {"servers": {"y": {}}}}))
+            e(
+                json!({"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}},
+                     "gauntlet": {"servers": {"y": {}}}})
+            )
             .contains("no server `y`")
         );
         assert!(
-            e(json!({"mcpServers": {"x": {"url": "http://a/mcp"}},
-                     "gauntlet": {"settings": {"sepparator": "."}}}))
+            e(
+                json!({"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}},
+                     "gauntlet": {"settings": {"sepparator": "."}}})
+            )
             .contains("unknown field")
         );
         assert!(
-            e(json!({"mcpServers": {"x": {"url": "http://a/mcp"}},
+            e(
+                json!({"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}},
                      "gauntlet": {"servers": {"x": {"tools": [{"name": "a"}],
-                                                     "cacheable": ["b"]}}}}))
+                                                     "cacheable": ["b"]}}}})
+            )
             .contains("`b` is not among the tools")
         );
         assert!(
-            e(json!({"mcpServers": {"x": {"url": "http://a/mcp"}},
-                     "gauntlet": {"servers": {"x": {"tools": [{"title": "a"}]}}}}))
+            e(
+                json!({"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp"}},
+                     "gauntlet": {"servers": {"x": {"tools": [{"title": "a"}]}}}})
+            )
             .contains("tools[0]")
         );
     }

@@ -395,18 +395,7 @@ impl Checker<'_> {
         } else {
             u.value.clone()
         };
-        let host = url
-            .strip_prefix("http://")
-            .or_else(|| url.strip_prefix("https://"))
-            .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
-        let loopback = host.is_some_and(|h| {
-            let name = if let Some(v6) = h.strip_prefix('[') {
-                v6.split(']').next().unwrap_or("")
-            } else {
-                h.rsplit_once(':').map_or(h, |(n, _)| n)
-            };
-            matches!(name, "127.0.0.1" | "localhost" | "::1")
-        });
+        let loopback = crate::net::is_loopback_url(&url);
         if !loopback {
             self.err(u.referenced, format!("`{}` is not a loopback http URL: gauntlet sends load to 127.0.0.1, localhost or [::1] only", u.value));
         }
