@@ -745,6 +745,25 @@ async fn error_in_body(mut body: Incoming, keep: bool) -> Option<CallResult> {
     }
 }
 
+/// The notifications a request's own SSE answer carries, as bytes.
+pub type RelaySink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+tokio::task_local! {
+    static RELAY: RelaySink;
+}
+
+/// Runs `fut`; the server notifications (and server requests) that arrive on the SSE answers to
+/// the requests it makes over Streamable HTTP go to `sink` instead of being skipped — the
+/// reference gateway relays a server's progress and log messages this way.
+pub async fn relaying<F: Future>(sink: RelaySink, fut: F) -> F::Output {
+    RELAY.scope(sink, fut).await
+}
+
+/// The sink set by [`relaying`] for the running task, if any.
+pub(crate) fn relay_sink() -> Option<RelaySink> {
+    RELAY.try_with(Arc::clone).ok()
+}
+
 /// Reads SSE events until the response to request `id`.
 async fn read_sse(mut body: Incoming, id: u64, keep: bool) -> CallResult {
     let mut parser = SseParser::new();
@@ -770,7 +789,10 @@ async fn read_sse(mut body: Incoming, id: u64, keep: bool) -> CallResult {
                 continue;
             }
             match read_wire(event.data.as_bytes()) {
-                Wire::Other => continue,
+                Wire::Other => {
+                    let _ = RELAY.try_with(|sink| sink(event.data.as_bytes()));
+                    continue;
+                }
                 wire => {
                     let r = match_response(wire, id, keep);
                     finish(body);

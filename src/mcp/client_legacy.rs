@@ -303,7 +303,8 @@ impl LegacySession {
 
     /// A request on behalf of another client (the reference gateway forwarding a call): an
     /// internal JSON-RPC id, `params` sent as they are (their `_meta` carries whatever is
-    /// forwarded), `headers` added to the POST; the result is kept.
+    /// forwarded; a progress token is swapped for one of this client's own when the caller
+    /// relays progress, [`super::pending::relay_progress`]), `headers` added to the POST; the result is kept.
     pub async fn forward(
         &self,
         method: &str,
@@ -311,6 +312,8 @@ impl LegacySession {
         headers: &HeaderMap,
         timeout: Duration,
     ) -> CallResult {
+        let relayed = super::pending::relay_progress(&self.shared, params);
+        let params = relayed.as_ref().map_or(params, |(p, _)| p);
         self.exchange_with(method, params, internal_id(), None, headers, timeout, true)
             .await
     }

@@ -2,11 +2,13 @@
 //! transport's SSE stream): registered by id, answered by the stream's reader, failed together
 //! when the stream ends. Used by `client_stdio` and `client_legacy`.
 
-use super::client::{CallResult, RespId, Wire, outcome_of, read_wire};
+use super::client::{CallResult, RelaySink, RespId, Wire, outcome_of, read_wire, relay_sink};
+use super::protocol::meta::PROGRESS_TOKEN;
 use crate::sample::{Outcome, TransportError};
+use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::oneshot;
 
 /// A call waiting for its response.
@@ -26,6 +28,11 @@ pub(crate) struct Pending {
     stray: AtomicU64,
     /// Notifications and server requests go here, when set; otherwise they are dropped.
     notify: OnceLock<NotificationHandler>,
+    /// Progress relayed to the callers of requests in flight ([`relay_progress`]), by the
+    /// token this client gave each request; `relays` counts them, so that nothing is parsed
+    /// while there are none.
+    relayed: Mutex<HashMap<String, RelaySink>>,
+    relays: AtomicUsize,
 }
 
 impl Pending {
@@ -35,6 +42,8 @@ impl Pending {
             malformed: AtomicU64::new(0),
             stray: AtomicU64::new(0),
             notify: OnceLock::new(),
+            relayed: Mutex::new(HashMap::new()),
+            relays: AtomicUsize::new(0),
         }
     }
 
@@ -70,6 +79,9 @@ impl Pending {
     pub(crate) fn deliver(&self, bytes: &[u8]) {
         match read_wire(bytes) {
             Wire::Other => {
+                if self.relays.load(Ordering::Acquire) > 0 && self.relay(bytes) {
+                    return;
+                }
                 if let Some(f) = self.notify.get() {
                     f(bytes);
                 }
@@ -95,6 +107,28 @@ impl Pending {
             Wire::Response { .. } => {
                 self.stray.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// Hands a progress notification to the caller whose request it is about, if one is
+    /// relayed; `false` if it is not.
+    fn relay(&self, bytes: &[u8]) -> bool {
+        let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+            return false;
+        };
+        if v["method"] != "notifications/progress" {
+            return false;
+        }
+        let Some(token) = v["params"][PROGRESS_TOKEN].as_str() else {
+            return false;
+        };
+        let sink = lock(&self.relayed).get(token).cloned();
+        match sink {
+            Some(sink) => {
+                sink(bytes);
+                true
+            }
+            None => false,
         }
     }
 
@@ -135,5 +169,97 @@ impl Drop for Registration<'_> {
         if let Some(map) = self.pending.lock().as_mut() {
             map.remove(&self.id);
         }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Relays a request's progress while it is held; removes the relay when dropped.
+pub(crate) struct ProgressRelay<'a> {
+    pending: &'a Pending,
+    token: String,
+}
+
+impl Drop for ProgressRelay<'_> {
+    fn drop(&mut self) {
+        lock(&self.pending.relayed).remove(&self.token);
+        self.pending.relays.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// For a request made on behalf of a caller that relays notifications
+/// ([`super::client::relaying`]) and asked for progress: `params` with a progress token of this
+/// client's own (callers' tokens may collide on a shared stream), and the relay that hands the
+/// server's progress for it to the caller with the caller's token put back. `None` otherwise.
+pub(crate) fn relay_progress<'a>(
+    pending: &'a Pending,
+    params: &Value,
+) -> Option<(Value, ProgressRelay<'a>)> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let theirs = params.get("_meta")?.get(PROGRESS_TOKEN)?.clone();
+    let sink = relay_sink()?;
+    let token = format!("relay-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut ours = params.clone();
+    ours["_meta"][PROGRESS_TOKEN] = Value::String(token.clone());
+    let back: RelaySink = Arc::new(move |bytes: &[u8]| {
+        if let Ok(mut v) = serde_json::from_slice::<Value>(bytes) {
+            v["params"][PROGRESS_TOKEN] = theirs.clone();
+            if let Ok(b) = serde_json::to_vec(&v) {
+                sink(&b);
+            }
+        }
+    });
+    lock(&pending.relayed).insert(token.clone(), back);
+    pending.relays.fetch_add(1, Ordering::Release);
+    Some((ours, ProgressRelay { pending, token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn progress_goes_to_its_caller_with_its_token() {
+        let pending = Pending::new();
+        let others = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let o = others.clone();
+        pending.on_notification(Box::new(move |b: &[u8]| {
+            lock(&o).extend(serde_json::from_slice::<Value>(b).ok());
+        }));
+        let got = Arc::new(Mutex::new(Vec::<Value>::new()));
+        let g = got.clone();
+        let sink: RelaySink = Arc::new(move |b: &[u8]| {
+            lock(&g).extend(serde_json::from_slice::<Value>(b).ok());
+        });
+        let params = json!({"name": "t", "_meta": {"progressToken": 7}});
+        assert!(relay_progress(&pending, &params).is_none(), "no relay set");
+        super::super::client::relaying(sink, async {
+            let (sent, relay) = relay_progress(&pending, &params).expect("relayed");
+            let ours = sent["_meta"]["progressToken"].clone();
+            assert_ne!(ours, json!(7), "a token of the client's own");
+            assert_eq!(sent["name"], "t");
+            let note = |token: &Value| {
+                json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                       "params": {"progressToken": token, "progress": 1}})
+                .to_string()
+            };
+            pending.deliver(note(&ours).as_bytes());
+            pending.deliver(note(&json!("someone else")).as_bytes());
+            drop(relay);
+            pending.deliver(note(&ours).as_bytes());
+        })
+        .await;
+        let got = lock(&got).clone();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            got[0]["params"]["progressToken"], 7,
+            "the caller's token back"
+        );
+        assert_eq!(lock(&others).len(), 2, "the rest goes to the handler");
+        assert_eq!(pending.relays.load(Ordering::Acquire), 0);
+        assert!(lock(&pending.relayed).is_empty());
     }
 }

@@ -74,9 +74,18 @@ impl Service for Front {
                     }
                 }
                 let version = ctx.session.version();
+                // A caller that asked for progress gets an SSE answer, so that the server's
+                // progress (and log messages) reach it before the result.
+                let stream = params
+                    .as_ref()
+                    .and_then(|p| p.get("_meta"))
+                    .and_then(|m| m.get(meta::PROGRESS_TOKEN))
+                    .is_some();
+                let sink = relay_to(ctx.notify, ctx.session);
                 let work = routed(gw.clone(), req.method, params, trace, version);
+                let work = crate::mcp::client::relaying(sink, work);
                 return Handled {
-                    stream: false,
+                    stream,
                     reply: Box::pin(async move { Some(work.await) }),
                 };
             }
@@ -122,6 +131,38 @@ fn set_level(session: &Session, p: Option<&Map<String, Value>>) -> Result<Value,
         .ok_or_else(|| ErrorObject::invalid_params("`level` must be a logging level"))?;
     session.set_log_level(Some(level));
     Ok(json!({}))
+}
+
+/// Where a server's notifications about a call go: its progress, and its log messages at or
+/// above the caller's level, to the caller; anything else is dropped.
+fn relay_to(
+    notify: crate::mcp::service::Notifier,
+    session: Arc<Session>,
+) -> crate::mcp::client::RelaySink {
+    Arc::new(move |bytes: &[u8]| {
+        let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+            return;
+        };
+        let (Some(method), Some(Value::Object(params))) = (v["method"].as_str(), v.get("params"))
+        else {
+            return;
+        };
+        let wanted = match method {
+            "notifications/progress" => true,
+            "notifications/message" => {
+                let level = serde_json::from_value::<LogLevel>(params["level"].clone()).ok();
+                match (level, session.log_level()) {
+                    (Some(l), Some(min)) => l >= min,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                }
+            }
+            _ => false,
+        };
+        if wanted {
+            notify.send(Notification::new(method, Value::Object(params.clone())));
+        }
+    })
 }
 
 /// A request that goes to a server.

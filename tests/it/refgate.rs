@@ -566,6 +566,112 @@ fn the_breaker_fails_fast_isolates_and_closes() {
     });
 }
 
+/// A session on a gateway spoken to with plain HTTP requests.
+struct Raw {
+    http: reqwest::Client,
+    url: String,
+    sid: String,
+}
+
+impl Raw {
+    async fn initialize(url: &str) -> Raw {
+        let mut raw = Raw {
+            http: reqwest::Client::new(),
+            url: url.to_string(),
+            sid: String::new(),
+        };
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}});
+        let r = raw.post(init).await;
+        raw.sid = r.headers()["mcp-session-id"]
+            .to_str()
+            .expect("a session id")
+            .to_string();
+        raw
+    }
+
+    fn post(&self, body: Value) -> impl Future<Output = reqwest::Response> + use<> {
+        let mut r = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if !self.sid.is_empty() {
+            r = r.header("mcp-session-id", &self.sid);
+        }
+        async move { r.send().await.expect("an answer") }
+    }
+}
+
+/// A caller that asks for progress gets the server's progress, before the result, on an SSE
+/// answer (Streamable HTTP, legacy SSE and stdio servers; the caller's token kept), and its
+/// log messages from a Streamable HTTP server; one that does not ask gets plain JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_logs_are_relayed_to_the_caller() {
+    let conf = MockSrv::start("mock-servers/conformance.yaml").await;
+    let g = gateway(json!({"mcpServers": {
+        "conf": {"url": conf.url()},
+        "legacy": {"url": conf.sse()},
+        "stdio": stdio_entry("mock-servers/conformance.yaml"),
+    }}))
+    .await;
+    let raw = Raw::initialize(&g.url).await;
+    let call = |id: u64, tool: &str, meta: Value| {
+        raw.post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                        "params": {"name": tool, "arguments": {}, "_meta": meta}}))
+    };
+    for (id, server) in [(2, "conf"), (20, "legacy"), (21, "stdio")] {
+        let tool = format!("{server}__test_tool_with_progress");
+        let token = json!(format!("tok-{server}"));
+        let r = call(id, &tool, json!({"progressToken": token})).await;
+        assert!(crate::inproc::is_sse(&r), "{server}: {:?}", r.headers());
+        let msgs = crate::inproc::sse_messages(&r.text().await.expect("a body"));
+        let progress: Vec<&Value> = msgs
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .collect();
+        assert!(progress.len() >= 3, "{server}: {msgs:?}");
+        assert!(
+            progress
+                .iter()
+                .all(|m| m["params"]["progressToken"] == token),
+            "{server}: {msgs:?}"
+        );
+        let last = msgs.last().expect("messages");
+        assert_eq!(last["id"], id, "{server}: the result comes last: {msgs:?}");
+        assert!(last["result"]["content"].is_array(), "{server}: {msgs:?}");
+    }
+    let r = raw
+        .post(
+            json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel",
+                     "params": {"level": "debug"}}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let r = call(
+        4,
+        "conf__test_tool_with_logging",
+        json!({"progressToken": 7}),
+    )
+    .await;
+    let msgs = crate::inproc::sse_messages(&r.text().await.expect("a body"));
+    let logs = msgs
+        .iter()
+        .filter(|m| m["method"] == "notifications/message")
+        .count();
+    assert!(logs >= 3, "{msgs:?}");
+    let r = call(5, "conf__test_tool_with_progress", json!({})).await;
+    assert!(
+        !crate::inproc::is_sse(&r),
+        "no progress asked for: plain JSON"
+    );
+    let v: Value = r.json().await.expect("JSON");
+    assert!(v["result"]["content"].is_array(), "{v}");
+    g.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_raw_error_names_the_server() {
     let mut echo = MockSrv::start("mock-servers/echo.yaml").await;
@@ -574,31 +680,13 @@ async fn a_raw_error_names_the_server() {
                                           "behave": {"url": behave.url()}}}))
     .await;
     echo.down().await;
-    let http = reqwest::Client::new();
-    let post = |body: Value, sid: Option<String>| {
-        let mut r = http
-            .post(&g.url)
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if let Some(s) = sid {
-            r = r.header("mcp-session-id", s);
-        }
-        r.send()
-    };
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let r = post(init, None).await.expect("initialize");
-    let sid = r.headers()["mcp-session-id"]
-        .to_str()
-        .expect("id")
-        .to_string();
+    let raw = Raw::initialize(&g.url).await;
     let call = |name: &str| {
         let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
                           "params": {"name": name, "arguments": {"text": "x"}}});
-        let answer = post(body, Some(sid.clone()));
+        let answer = raw.post(body);
         async move {
-            let v: Value = answer.await.expect("call").json().await.expect("JSON");
+            let v: Value = answer.await.json().await.expect("JSON");
             v
         }
     };
