@@ -745,8 +745,8 @@ async fn error_in_body(mut body: Incoming, keep: bool) -> Option<CallResult> {
     }
 }
 
-/// The notifications a request's own SSE answer carries, as bytes.
-pub type RelaySink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+/// Where the notifications a request's own answer carries go, parsed.
+pub type RelaySink = Arc<dyn Fn(Value) + Send + Sync>;
 
 tokio::task_local! {
     static RELAY: RelaySink;
@@ -790,7 +790,11 @@ async fn read_sse(mut body: Incoming, id: u64, keep: bool) -> CallResult {
             }
             match read_wire(event.data.as_bytes()) {
                 Wire::Other => {
-                    let _ = RELAY.try_with(|sink| sink(event.data.as_bytes()));
+                    let _ = RELAY.try_with(|sink| {
+                        if let Ok(v) = serde_json::from_str(&event.data) {
+                            sink(v);
+                        }
+                    });
                     continue;
                 }
                 wire => {

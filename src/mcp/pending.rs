@@ -4,6 +4,7 @@
 
 use super::client::{CallResult, RelaySink, RespId, Wire, outcome_of, read_wire, relay_sink};
 use super::protocol::meta::PROGRESS_TOKEN;
+use super::session::lock;
 use crate::sample::{Outcome, TransportError};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ impl Pending {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<HashMap<u64, Waiter>>> {
-        self.waiters.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.waiters)
     }
 
     /// Registers call `id`. Fails with `Transport(Eof)` once the stream has ended, and with
@@ -125,7 +126,7 @@ impl Pending {
         let sink = lock(&self.relayed).get(token).cloned();
         match sink {
             Some(sink) => {
-                sink(bytes);
+                sink(v);
                 true
             }
             None => false,
@@ -172,10 +173,6 @@ impl Drop for Registration<'_> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Relays a request's progress while it is held; removes the relay when dropped.
 pub(crate) struct ProgressRelay<'a> {
     pending: &'a Pending,
@@ -203,13 +200,9 @@ pub(crate) fn relay_progress<'a>(
     let token = format!("relay-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let mut ours = params.clone();
     ours["_meta"][PROGRESS_TOKEN] = Value::String(token.clone());
-    let back: RelaySink = Arc::new(move |bytes: &[u8]| {
-        if let Ok(mut v) = serde_json::from_slice::<Value>(bytes) {
-            v["params"][PROGRESS_TOKEN] = theirs.clone();
-            if let Ok(b) = serde_json::to_vec(&v) {
-                sink(&b);
-            }
-        }
+    let back: RelaySink = Arc::new(move |mut v: Value| {
+        v["params"][PROGRESS_TOKEN] = theirs.clone();
+        sink(v);
     });
     lock(&pending.relayed).insert(token.clone(), back);
     pending.relays.fetch_add(1, Ordering::Release);
@@ -231,9 +224,7 @@ mod tests {
         }));
         let got = Arc::new(Mutex::new(Vec::<Value>::new()));
         let g = got.clone();
-        let sink: RelaySink = Arc::new(move |b: &[u8]| {
-            lock(&g).extend(serde_json::from_slice::<Value>(b).ok());
-        });
+        let sink: RelaySink = Arc::new(move |v: Value| lock(&g).push(v));
         let params = json!({"name": "t", "_meta": {"progressToken": 7}});
         assert!(relay_progress(&pending, &params).is_none(), "no relay set");
         super::super::client::relaying(sink, async {

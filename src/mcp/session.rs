@@ -24,7 +24,8 @@ pub struct Session {
 /// [`Session::log_level`] `None`.
 const LOGGING_OFF: u8 = u8::MAX;
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, taking over from a holder that panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data inconsistent (single
     // inserts and removes), so a poisoned lock is still usable.
     m.lock().unwrap_or_else(|p| p.into_inner())

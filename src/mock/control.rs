@@ -91,6 +91,13 @@ impl Control {
         })
     }
 
+    fn mock(&self, name: &str) -> Option<&Mock> {
+        self.servers
+            .iter()
+            .find(|(m, _)| m.name() == name)
+            .map(|(m, _)| m)
+    }
+
     fn faults(&self) -> std::sync::MutexGuard<'_, Vec<Added>> {
         self.faults.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -203,7 +210,7 @@ impl Control {
             Ok(o) => o,
             Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
         };
-        let Some((mock, _)) = self.servers.iter().find(|(m, _)| m.name() == fault.server) else {
+        let Some(mock) = self.mock(&fault.server) else {
             return error(StatusCode::BAD_REQUEST, "unknown server");
         };
         let actual = Arc::new(Mutex::new(Vec::new()));
@@ -293,11 +300,7 @@ impl Control {
         }
         for a in removed {
             let _ = tokio::time::timeout(SETTLE, a.runner).await;
-            if let Some((mock, _)) = self
-                .servers
-                .iter()
-                .find(|(m, _)| m.name() == a.fault.server)
-            {
+            if let Some(mock) = self.mock(&a.fault.server) {
                 settle(mock).await;
             }
         }

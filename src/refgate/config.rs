@@ -235,33 +235,56 @@ enum Cacheable {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
+/// What is wrong with a config, and where when the JSON itself is wrong (line, column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Some((line, col)) => write!(f, "{line}:{col}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl From<String> for ConfigError {
+    fn from(message: String) -> Self {
+        ConfigError { at: None, message }
+    }
+}
+
 impl Config {
     /// Reads and checks the file at `path` (bad input: exit 2).
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
         Config::parse(&text).map_err(|e| {
-            // `LINE:COL: …` (a JSON mistake) follows the file's name as `FILE:LINE:COL: …`.
-            let sep = if e.starts_with(|c: char| c.is_ascii_digit()) {
-                ":"
-            } else {
-                ": "
-            };
+            // `FILE:LINE:COL: …` for a JSON mistake, `FILE: …` for the rest.
+            let sep = if e.at.is_some() { ":" } else { ": " };
             Error::Input(format!("{}{sep}{e}", path.display()))
         })
     }
 
-    /// Reads and checks a config; the error says what is wrong and where (`LINE:COL: …` for a
-    /// mistake in the JSON itself).
-    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+    /// Reads and checks a config; the error says what is wrong and, for a mistake in the JSON
+    /// itself, where.
+    pub fn parse(text: &str) -> std::result::Result<Config, ConfigError> {
         if text.trim().is_empty() {
-            return Err(
+            return Err(ConfigError::from(
                 "the file is empty: a config is a JSON object with `mcpServers` \
-                        (docs/gateway.md)"
-                    .into(),
-            );
+                 (docs/gateway.md)"
+                    .to_string(),
+            ));
         }
         let file: File = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+        Config::check(file).map_err(ConfigError::from)
+    }
+
+    /// Checks a config read as JSON.
+    fn check(file: File) -> std::result::Result<Config, String> {
         let block = file.gauntlet.unwrap_or_default();
         let settings = settings(block.settings)?;
         let mut servers = Vec::new();
@@ -353,21 +376,21 @@ fn settings(s: SettingsSpec) -> std::result::Result<Settings, String> {
 }
 
 /// One `mcpServers` entry; `None` for a disabled one.
-/// A JSON mistake as `LINE:COL: what`.
-fn json_error(e: &serde_json::Error) -> String {
+/// A JSON mistake, placed.
+fn json_error(e: &serde_json::Error) -> ConfigError {
     let text = e.to_string();
     let what = text
         .rsplit_once(" at line ")
         .map_or(text.as_str(), |(w, _)| w);
-    if e.line() == 0 {
-        return what.to_string();
-    }
     let hint = if e.is_syntax() || e.is_eof() {
         " (the config must be JSON: no trailing commas or comments)"
     } else {
         ""
     };
-    format!("{}:{}: {what}{hint}", e.line(), e.column())
+    ConfigError {
+        at: (e.line() > 0).then(|| (e.line(), e.column())),
+        message: format!("{what}{hint}"),
+    }
 }
 
 fn transport(name: &str, e: &Value) -> std::result::Result<Option<Transport>, String> {
@@ -534,7 +557,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(v: Value) -> std::result::Result<Config, String> {
-        Config::parse(&v.to_string())
+        Config::parse(&v.to_string()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -597,7 +620,7 @@ mod tests {
     fn mistakes_are_named() {
         let e = |v: Value| parse(v).expect_err("an error");
         assert!(e(json!({"mcpServers": {"x": {}}})).contains("needs `url`"));
-        let json = |t: &str| Config::parse(t).expect_err("an error");
+        let json = |t: &str| Config::parse(t).expect_err("an error").to_string();
         assert_eq!(
             json("{\"mcpServers\": {\"x\": {\"command\": \"y\",}}}"),
             "1:38: trailing comma (the config must be JSON: no trailing commas or comments)"

@@ -14,6 +14,7 @@ use crate::mcp::service::{CallContext, Handled, Reply, Service};
 use crate::mcp::session::Session;
 use crate::mock::lists::page;
 use crate::sample::Outcome;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -139,18 +140,21 @@ fn relay_to(
     notify: crate::mcp::service::Notifier,
     session: Arc<Session>,
 ) -> crate::mcp::client::RelaySink {
-    Arc::new(move |bytes: &[u8]| {
-        let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+    Arc::new(move |v: Value| {
+        let Value::Object(mut m) = v else {
             return;
         };
-        let (Some(method), Some(Value::Object(params))) = (v["method"].as_str(), v.get("params"))
+        let (Some(Value::String(method)), Some(Value::Object(params))) =
+            (m.remove("method"), m.remove("params"))
         else {
             return;
         };
-        let wanted = match method {
+        let wanted = match method.as_str() {
             "notifications/progress" => true,
             "notifications/message" => {
-                let level = serde_json::from_value::<LogLevel>(params["level"].clone()).ok();
+                let level = params
+                    .get("level")
+                    .and_then(|l| LogLevel::deserialize(l).ok());
                 match (level, session.log_level()) {
                     (Some(l), Some(min)) => l >= min,
                     (Some(_), None) => true,
@@ -160,7 +164,7 @@ fn relay_to(
             _ => false,
         };
         if wanted {
-            notify.send(Notification::new(method, Value::Object(params.clone())));
+            notify.send(Notification::new(method, Value::Object(params)));
         }
     })
 }
