@@ -29,6 +29,7 @@
 //! | [`budget`] | budget expressions: parsed, scopes checked, verdicts over a summary | done |
 
 pub mod budget;
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -39,6 +40,8 @@ pub mod driver;
 pub mod error;
 pub mod fault;
 pub mod gateway;
+pub mod hash;
+pub mod ledger;
 pub mod mcp;
 pub mod metrics;
 pub mod mock;

@@ -122,7 +122,7 @@ pub struct Sample {
     pub service_us: Option<u64>,
     /// Which session carried it.
     pub session: u32,
-    /// A hash of the call's arguments ([`crate::mock::ledger::args_hash`]), to match backend
+    /// A hash of the call's arguments ([`crate::hash::args_hash`]), to match backend
     /// calls to driver calls when call ids do not propagate.
     pub args_hash: u64,
     /// A hash of the data version the result carried (`_meta["dev.gauntlet/data-version"]`).

@@ -4,8 +4,8 @@
 //! baseline's call ids are outside the issued range, so they are never "seen".
 
 use crate::fault::served::Served;
+use crate::ledger::{CallIds, Ledger, Snapshot};
 use crate::metrics::derive::Backends;
-use crate::mock::ledger::{CallIds, Ledger, Snapshot};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -122,7 +122,7 @@ impl Backends for MockBackends {
 mod tests {
     use super::*;
     use crate::fault::backchannel::Unmarked;
-    use crate::mock::ledger::{Arrival, Outcome};
+    use crate::ledger::{Arrival, Outcome};
 
     fn arrive(l: &Ledger, id: Option<u64>, args_hash: u64) {
         let t = l.arrive(Arrival {

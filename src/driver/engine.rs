@@ -214,7 +214,7 @@ impl Engine {
         params.insert("name".into(), Value::String(tool.clone()));
         let args = planned.args.render(self.plan.seed, u64::from(key), seq);
         // The hash the mocks' ledgers take of the arguments that arrive.
-        let args_hash = crate::mock::ledger::args_hash(args.as_object());
+        let args_hash = crate::hash::args_hash(args.as_object());
         params.insert("arguments".into(), args);
         let meta = CallMeta::new(self.plan.seed, self.id_base + seq);
         let start = Instant::now();

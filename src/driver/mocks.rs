@@ -2,12 +2,12 @@
 //! their CPU is counted apart from the driver's), stdio servers as child processes spawned per
 //! session by the driver.
 
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::fault::Scheduled;
 use crate::fault::backchannel::{self, Hub, Planned};
 use crate::fault::runner::{Actual, Runner};
 use crate::metrics::FaultWindow;
-use crate::mock::catalog::Catalog;
 use crate::mock::{Mock, serve_http};
 use crate::plan::build::Plan;
 use crate::sample::{Event, EventKind};

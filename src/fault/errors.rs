@@ -5,7 +5,7 @@
 //!
 //! Only tools/call is affected; with `tool:`, only that tool's calls.
 
-use crate::mock::catalog::{ErrorMix, Failure};
+use crate::catalog::{ErrorMix, Failure};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 

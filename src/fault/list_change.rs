@@ -8,9 +8,9 @@
 //! plus the added ones; a call to a removed tool is "Unknown tool" (-32602); an added tool
 //! takes any arguments and answers a text result.
 
+use crate::catalog::Catalog;
 use crate::mcp::jsonrpc::ErrorObject;
-use crate::mock::catalog::Catalog;
-use crate::mock::lists;
+use crate::mcp::paging;
 use crate::scenario::spec::ListChangeSpec;
 use serde_json::{Map, Value, json};
 
@@ -83,7 +83,7 @@ pub fn answer(
                     .filter(|n| !known(n))
                     .map(|n| descriptor(n)),
             );
-            Some(lists::page(
+            Some(paging::page(
                 params,
                 &items,
                 catalog.page_size,

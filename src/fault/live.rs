@@ -8,10 +8,10 @@ use super::data_change::Versions;
 use super::list_change::Changed;
 use super::slow_start::{self, Cold};
 use super::{FaultKind, Scheduled, draw, errors, latency, malformed};
+use crate::catalog::Failure;
 use crate::mcp::gate::{Gate, Reach};
 use crate::mcp::service::Handled;
 use crate::mcp::wire_fault::WireFault;
-use crate::mock::catalog::Failure;
 use crate::scenario::spec::ListChangeSpec;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -327,8 +327,8 @@ impl Hold {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::ErrorMix;
     use crate::dist::DurationDist;
-    use crate::mock::catalog::ErrorMix;
     use crate::scenario::spec::{LatencyFaultSpec, MalformedSpec};
     use crate::units::Dur;
 

@@ -38,8 +38,8 @@ pub mod served;
 pub mod session_loss;
 pub mod slow_start;
 
+use crate::catalog::ErrorMix;
 use crate::dist::{mix, unit};
-use crate::mock::catalog::ErrorMix;
 use crate::scenario::spec::{
     CrashSpec, DataChangeSpec, LatencyFaultSpec, ListChangeSpec, MalformedSpec, OutageMode,
 };

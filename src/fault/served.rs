@@ -4,8 +4,8 @@
 //! hash (bounded). The derivation looks calls up here as it does in in-process ledgers.
 
 use super::backchannel::Unmarked;
-use crate::mock::ids::{Arrived, ISSUED, IdSet, KEY_CAP, KeyCounts};
-use crate::mock::ledger::{CallIds, Snapshot};
+use crate::ledger::ids::{Arrived, ISSUED, IdSet, KEY_CAP, KeyCounts};
+use crate::ledger::{CallIds, Snapshot};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 

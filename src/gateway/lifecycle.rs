@@ -127,7 +127,7 @@ fn builtin(s: &Scenario, spec: &BuiltinSpec, mocks: &Mocks, out: &Path) -> Resul
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::Run(format!("cannot create {}: {e}", dir.display())))?;
     let backends = backends(mocks);
-    let catalogs: Vec<(String, &crate::mock::catalog::Catalog)> = s
+    let catalogs: Vec<(String, &crate::catalog::Catalog)> = s
         .servers
         .iter()
         .map(|srv| (srv.name.clone(), &*srv.catalog))

@@ -110,7 +110,7 @@ pub struct CallResult {
     pub outcome: Outcome,
     /// The service time the server reported in `result._meta["dev.gauntlet/service-us"]`.
     pub service_us: Option<u64>,
-    /// A hash ([`crate::mock::ledger::fnv`]) of the data version the result carried in
+    /// A hash ([`crate::hash::fnv`]) of the data version the result carried in
     /// `_meta["dev.gauntlet/data-version"]`.
     pub data_version: Option<u64>,
     /// The JSON-RPC result, only when it was asked for ([`Session::call_with_result`],
@@ -525,7 +525,7 @@ pub(crate) fn outcome_of(body: Result<&RawValue, RpcErr<'_>>, keep: bool) -> Cal
     };
     let service_us =
         service_us.and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
-    let data_version = data_version.map(|v| crate::mock::ledger::fnv(v.get().as_bytes()));
+    let data_version = data_version.map(|v| crate::hash::fnv(v.get().as_bytes()));
     let outcome = if head.result_type == Some(ResultType::InputRequired) {
         // The driver declares no client capabilities: a server that needs input from it
         // should have refused with -32021 rather than ask.
@@ -1522,7 +1522,7 @@ mod tests {
             match_response(read_wire(s.as_bytes()), 1, false).data_version
         };
         let v2 = r(r#"{"dev.gauntlet/data-version":"2"}"#);
-        assert_eq!(v2, Some(crate::mock::ledger::fnv(br#""2""#)));
+        assert_eq!(v2, Some(crate::hash::fnv(br#""2""#)));
         assert_ne!(v2, r(r#"{"dev.gauntlet/data-version":"3"}"#));
         assert_ne!(v2, r(r#"{"dev.gauntlet/data-version":2}"#));
         assert_eq!(r(r#"{"other":1}"#), None);

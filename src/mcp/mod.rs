@@ -11,6 +11,7 @@
 //! | [`legacy`] | the 2024-11-05 HTTP+SSE transport, server side (`GET /sse`, `POST /messages`) |
 //! | [`modern`] | the 2026-07-28 rules: per-request `_meta`, mirrored headers, `resultType`, listen streams |
 //! | `stateless` | Streamable HTTP server, 2026-07-28: one checked request per POST, no session |
+//! | [`paging`] | one page of a list and an opaque cursor to the next (server side) |
 //! | [`sse`] | Server-Sent Events framing |
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
 //! | [`sse_parse`] | incremental Server-Sent Events parser (the client reads streams with it) |
@@ -32,6 +33,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod modern;
+pub mod paging;
 mod pending;
 pub mod protocol;
 pub mod service;

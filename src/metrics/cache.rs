@@ -383,8 +383,8 @@ impl StaleAcc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::{CallIds, Snapshot};
     use crate::metrics::derive::WindowSpec;
-    use crate::mock::ledger::{CallIds, Snapshot};
     use crate::sample::Sample;
     use std::collections::BTreeMap;
 

@@ -95,7 +95,7 @@ fn lookup(setup: &DeriveSetup, s: &Sample, server: &str) -> (Option<bool>, bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::ledger::Snapshot;
+    use crate::ledger::Snapshot;
     use crate::plan::phase::Phase;
     use std::collections::HashMap;
     use std::sync::Arc;

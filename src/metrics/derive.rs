@@ -22,7 +22,7 @@ use super::derived::Derived;
 use super::overhead::OverheadAcc;
 use super::recovery::WindowsAcc;
 use super::summary::Summary;
-use crate::mock::ledger::Snapshot;
+use crate::ledger::Snapshot;
 use crate::sample::Sample;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub trait Backends: Send + Sync {
     /// when it saw calls but none carried one; `None` when it saw none or cannot be seen.
     fn propagates(&self, server: &str) -> Option<bool>;
     /// `server`'s tools/call requests for `tool` that carried no call id, per arguments hash
-    /// ([`crate::mock::ledger::args_hash`]), to match them with driver calls; `Err` says why
+    /// ([`crate::hash::args_hash`]), to match them with driver calls; `Err` says why
     /// they cannot be known.
     fn unmarked(
         &self,

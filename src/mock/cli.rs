@@ -1,11 +1,11 @@
 //! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--control ADDR] [--write-config FILE]
 //! [--ledger FILE]`.
 
-use super::catalog::Catalog;
-use super::ledger::{Ledger, RawWriter};
 use super::{Mock, serve_http};
+use crate::catalog::Catalog;
 use crate::cli::MockArgs;
 use crate::error::{Error, Result};
+use crate::ledger::{Ledger, RawWriter};
 use crate::mcp::protocol::Version;
 use crate::mcp::session::Session;
 pub use crate::net::loopback_addr;

@@ -2,14 +2,10 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`catalog`] | the YAML catalogue: reading, checking (file:line:col), compiling |
-//! | [`template`] | `{{…}}` result templates, compiled once, rendered per call |
 //! | [`server`] | [`server::MockServer`]: a catalogue behind the MCP [`Service`](crate::mcp::service::Service) |
 //! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
 //! | [`eras`] | requests counted per revision and transport (how a gateway reached the server) |
 //! | [`linked`] | a stdio mock linked to its run (`GAUNTLET_RUN`): faults in; spawn, ready, calls, exit out |
-//! | [`ledger`] | every request counted as it arrives; raw JSON lines on request |
-//! | [`ids`] | call ids seen once or twice (sparse bitsets), calls without an id per arguments |
 //! | [`cli`] | `gauntlet mock` |
 //! | [`control`] | `gauntlet mock --control`: faults switched on running mocks over HTTP |
 //!
@@ -18,21 +14,17 @@
 //! `MockServer::faults`: the request path asks them about each request, the HTTP server
 //! follows their gate (outages), and a fault runner switches them with `Mock` as its target.
 
-pub mod catalog;
 pub mod cli;
 pub mod control;
 pub mod eras;
-pub mod ids;
-pub mod ledger;
 pub mod linked;
 pub mod lists;
 pub mod server;
-pub mod template;
 
+use crate::catalog::Catalog;
+use crate::ledger::Ledger;
 use crate::mcp::http::{self, HttpFront};
 use crate::mcp::session::SessionTable;
-use catalog::Catalog;
-use ledger::Ledger;
 use server::MockServer;
 use std::sync::Arc;
 use tokio::net::TcpListener;

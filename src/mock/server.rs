@@ -2,13 +2,15 @@
 //! the [`Ledger`] as it arrives; tools/call applies the catalogue's behaviour (error mix,
 //! service time, notifications) decided as a pure function of the call's key.
 
-use super::catalog::{Catalog, ContentTemplate, Failure, ResponseMode, Tool};
-use super::ledger::{self, Arrival, Ledger, Outcome, Ticket};
 use super::lists;
-use super::template::Ctx;
+use crate::catalog::template::Ctx;
+use crate::catalog::{Catalog, ContentTemplate, Failure, ResponseMode, Tool};
 use crate::clock;
 use crate::dist::{mix, unit};
+use crate::hash;
+use crate::ledger::{Arrival, Ledger, Outcome, Ticket};
 use crate::mcp::jsonrpc::{ErrorObject, Notification, Request};
+use crate::mcp::paging;
 use crate::mcp::protocol::{LogLevel, meta};
 use crate::mcp::service::{CallContext, Handled, HttpFault, Notifier, Reply, Service};
 use crate::mcp::session::Session;
@@ -65,7 +67,7 @@ impl MockServer {
         Arrival {
             method: req.method.clone(),
             tool,
-            args_hash: if is_call { ledger::args_hash(args) } else { 0 },
+            args_hash: if is_call { hash::args_hash(args) } else { 0 },
             call_id: m
                 .and_then(|m| m.get(meta::CALL_ID))
                 .and_then(Value::as_u64)
@@ -109,20 +111,20 @@ impl Service for MockServer {
             "tools/call" => return hold.wrap(self.call_tool(ticket, req.params, ctx, fx)),
             "initialize" => Ok(lists::initialize(c, ctx.session.version())),
             "ping" => Ok(json!({})),
-            "tools/list" => lists::page(params, &c.tools, c.page_size, "tools", |t| {
+            "tools/list" => paging::page(params, &c.tools, c.page_size, "tools", |t| {
                 t.descriptor.clone()
             }),
-            "resources/list" => lists::page(params, &c.resources, c.page_size, "resources", |r| {
+            "resources/list" => paging::page(params, &c.resources, c.page_size, "resources", |r| {
                 r.descriptor.clone()
             }),
-            "resources/templates/list" => lists::page(
+            "resources/templates/list" => paging::page(
                 params,
                 &c.templates,
                 c.page_size,
                 "resourceTemplates",
                 |t| t.descriptor.clone(),
             ),
-            "prompts/list" => lists::page(params, &c.prompts, c.page_size, "prompts", |p| {
+            "prompts/list" => paging::page(params, &c.prompts, c.page_size, "prompts", |p| {
                 p.descriptor.clone()
             }),
             "resources/read" => lists::read_resource(c, params, ctx.session.version()),
@@ -340,7 +342,7 @@ fn check_arguments(tool: &Tool, args: Option<&Map<String, Value>>) -> Result<(),
 
 /// FNV-1a of a string (stable across runs).
 fn str_hash(s: &str) -> u64 {
-    ledger::fnv(s.as_bytes())
+    hash::fnv(s.as_bytes())
 }
 
 /// One tools/call in progress. If it is dropped before it answers (the client went away, or

@@ -3,8 +3,8 @@
 //! server's tools, resources and prompts and marks its cacheable tools, so that every server
 //! can start lazily. This is what a scenario's `gateway: builtin` renders.
 
+use crate::catalog::Catalog;
 use crate::gateway::config::{Backend, mcp_servers_json};
-use crate::mock::catalog::Catalog;
 use serde_json::{Map, Value, json};
 
 /// The `gauntlet.servers` entry of a server served from catalogue `c`.

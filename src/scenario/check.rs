@@ -4,9 +4,9 @@
 use super::spec::{self, ConfigSpec, GatewaySpec, LoadSpec, ModelSpec, ScenarioSpec, SpacingSpec};
 use super::*;
 use crate::budget::{expr, scope};
+use crate::catalog::{check_total, error_entry};
 use crate::diag::{SourceError, did_you_mean};
 use crate::error::Error;
-use crate::mock::catalog::{check_total, error_entry};
 use serde_saphyr::{Location, Spanned};
 use std::path::Path;
 
@@ -151,7 +151,7 @@ impl Checker<'_> {
         }
         Some(Scenario {
             path: self.path.to_path_buf(),
-            hash: format!("{:016x}", crate::mock::ledger::fnv(src.as_bytes())),
+            hash: format!("{:016x}", crate::hash::fnv(src.as_bytes())),
             name,
             description: s.description,
             seed: s.seed.unwrap_or(0),

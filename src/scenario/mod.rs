@@ -12,10 +12,10 @@ pub mod check;
 pub mod spec;
 
 use crate::budget::expr::Budget;
+use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
 pub use crate::fault::FaultKind;
 use crate::mcp::protocol::Version;
-use crate::mock::catalog::{Catalog, ErrorMix};
 use serde_json::Value;
 pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};
 use std::collections::BTreeMap;

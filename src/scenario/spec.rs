@@ -2,8 +2,8 @@
 //! errors; values that can be wrong in ways serde cannot see keep their location (`Spanned`)
 //! for [`super::check`].
 
+pub use crate::catalog::{ErrorSpec, RpcSpec};
 use crate::dist::DurationDist;
-pub use crate::mock::catalog::{ErrorSpec, RpcSpec};
 use crate::units::{Dur, Percent, Rate};
 use indexmap::IndexMap;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};

@@ -4,8 +4,8 @@
 //! own count of hits; with `forward_meta: false` (ids do not reach the backend) it is estimated.
 
 use crate::common::{catalogue, gauntlet_bin, heavy, run_with_timeout, runtime};
+use gauntlet::catalog::Catalog;
 use gauntlet::gateway::config::Backend;
-use gauntlet::mock::catalog::Catalog;
 use gauntlet::refgate::Gateway;
 use gauntlet::refgate::config::Config;
 use serde_json::{Value, json};

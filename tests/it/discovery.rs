@@ -3,8 +3,8 @@
 //! ambiguous lists.
 
 use crate::common::repo_root;
+use gauntlet::catalog::Catalog;
 use gauntlet::gateway::names::{Listed, Problem, Wanted, discover};
-use gauntlet::mock::catalog::Catalog;
 use serde_json::Value;
 
 /// Every tool of `server`'s catalogue (mock-servers/SERVER.yaml), as discovery wants them.

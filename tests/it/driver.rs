@@ -3,12 +3,12 @@
 //! test holds the shared `heavy()` lock so that they run one at a time.
 
 use crate::common::{MockProc, gauntlet_bin, heavy, repo_root, run_with_timeout};
+use gauntlet::catalog::Catalog;
 use gauntlet::mcp::http::{HttpFront, serve};
 use gauntlet::mcp::jsonrpc::{Notification, Request};
 use gauntlet::mcp::service::{CallContext, Handled, Service};
 use gauntlet::mcp::session::{Session, SessionTable};
 use gauntlet::mock::Mock;
-use gauntlet::mock::catalog::Catalog;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

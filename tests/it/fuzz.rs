@@ -191,7 +191,7 @@ proptest! {
 async fn stdio_case(reqs: Vec<Value>, junk: Vec<String>) {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-servers/conformance.yaml");
-    let catalog = gauntlet::mock::catalog::Catalog::load(&path).unwrap();
+    let catalog = gauntlet::catalog::Catalog::load(&path).unwrap();
     let mock = gauntlet::mock::Mock::new(catalog, 0);
     let (client, server) = tokio::io::duplex(1 << 16);
     let (server_r, server_w) = tokio::io::split(server);

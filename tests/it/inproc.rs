@@ -1,6 +1,6 @@
 //! An in-process mock server on 127.0.0.1:0 and a bare HTTP client for wire-level tests.
 
-use gauntlet::mock::catalog::Catalog;
+use gauntlet::catalog::Catalog;
 use gauntlet::mock::{Mock, serve_http};
 use serde_json::{Value, json};
 use std::path::Path;

@@ -4,10 +4,10 @@
 
 use crate::common::{Output, run_with_timeout, runtime};
 use crate::common::{catalogue, gauntlet_bin, heavy, peer_program, python_mcp1, repo_root};
+use gauntlet::catalog::Catalog;
 use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, Session, list_tools};
 use gauntlet::mcp::client_legacy::LegacySession;
 use gauntlet::mcp::protocol::Version;
-use gauntlet::mock::catalog::Catalog;
 use gauntlet::mock::{Mock, serve_http};
 use gauntlet::refgate::Gateway;
 use gauntlet::refgate::config::Config;

@@ -4,7 +4,8 @@
 //! values keep their source location), then `compile`, which checks what serde cannot
 //! (duplicates, schemas, templates, rates) and precomputes the JSON that lists return.
 
-use super::template::{JsonTemplate, Scope, Template};
+pub mod template;
+
 use crate::diag::SourceError;
 use crate::dist::DurationDist;
 use crate::mcp::protocol::LogLevel;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use template::{JsonTemplate, Scope, Template};
 
 // ---- the file, as written ------------------------------------------------------------------
 

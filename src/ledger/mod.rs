@@ -5,9 +5,10 @@
 //! Call ids are tracked in two sparse bitsets over the driver's dense id sequence ("seen" and
 //! "seen twice"); ids outside the issued range are counted as foreign.
 
-use super::ids::{Arrived, IdSet, KEY_CAP, KeyCounts};
+pub mod ids;
+
+use ids::{Arrived, IdSet, KEY_CAP, KeyCounts};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::ops::Range;
@@ -185,7 +186,7 @@ impl Ledger {
             server: server.to_string(),
             tool_names,
             inner: Mutex::new(Inner {
-                issued: super::ids::ISSUED,
+                issued: ids::ISSUED,
                 methods: vec![0; METHODS.len() + 1],
                 tools: vec![ToolCounts::default(); n],
                 other_tools: ToolCounts::default(),
@@ -393,45 +394,9 @@ impl RawWriter {
     }
 }
 
-/// FNV-1a 64 of some bytes (stable across processes and runs).
-pub fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// FNV-1a over the compact JSON of the arguments: stable across processes and runs, so the
-/// driver and the mocks compute the same hash. Object keys are sorted (serde_json's map).
-pub fn args_hash(args: Option<&serde_json::Map<String, Value>>) -> u64 {
-    struct Fnv(u64);
-    impl Write for Fnv {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            for b in buf {
-                self.0 ^= u64::from(*b);
-                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    match args {
-        Some(a) => {
-            let _ = serde_json::to_writer(&mut h, a);
-        }
-        None => {
-            let _ = h.write(b"{}");
-        }
-    }
-    h.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn call(id: Option<u64>, tool: &str) -> Arrival {
         Arrival {
@@ -506,13 +471,5 @@ mod tests {
             (1, 1, 3)
         );
         assert_eq!(s.since(&s).tool_calls(), 0);
-    }
-
-    #[test]
-    fn args_hash_ignores_key_order() {
-        let a = json!({"x": 1, "y": "z"});
-        let b = json!({"y": "z", "x": 1});
-        assert_eq!(args_hash(a.as_object()), args_hash(b.as_object()));
-        assert_ne!(args_hash(a.as_object()), args_hash(None));
     }
 }
