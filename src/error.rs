@@ -1,4 +1,4 @@
-//! gauntlet's errors and the exit codes they map to (design §10).
+//! gauntlet's errors and the exit codes they map to (docs/architecture.md).
 
 use crate::diag::SourceError;
 

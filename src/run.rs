@@ -395,7 +395,7 @@ fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
     }
 }
 
-/// Design §7 propagation over every mock that can be seen (in-process ledgers, stdio
+/// Propagation (docs/metrics.md) over every mock that can be seen (in-process ledgers, stdio
 /// reports), from the run's start: the baseline's calls are left out.
 fn propagation(backends: &MockBackends, service_time: (u64, u64)) -> Propagation {
     let (mut calls, mut with_id, mut with_trace) = (0, 0, 0);

@@ -1,6 +1,6 @@
 //! The contract between the driver and the metrics: one [`Sample`] per call, one [`Event`] per
-//! thing that happened to the run (design §7). Times are nanoseconds from t = 0 (the first
-//! intended call), negative before it (session initialization, the baseline phase).
+//! thing that happened to the run (docs/architecture.md, "A run"). Times are nanoseconds from t = 0
+//! (the first intended call), negative before it (session initialization, the baseline phase).
 
 use crate::plan::phase::Phase;
 use serde::Serialize;
@@ -34,7 +34,7 @@ pub enum ProtocolError {
     Unexpected,
 }
 
-/// Every call gets exactly one outcome (design §7).
+/// Every call gets exactly one outcome (docs/architecture.md, "A run").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
     Ok,

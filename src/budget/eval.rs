@@ -1,5 +1,5 @@
-//! Budget verdicts over a run's [`Summary`] (design §7). Pure: the figures come from the
-//! summary alone, so a results.json read back gives the same verdicts.
+//! Budget verdicts over a run's [`Summary`] (docs/scenario.md, "Budgets"). Pure: the figures come
+//! from the summary alone, so a results.json read back gives the same verdicts.
 //!
 //! | metric | figure |
 //! |---|---|

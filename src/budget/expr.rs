@@ -1,4 +1,4 @@
-//! Budget expressions (design §5, §7): `p99(freight.quote@steady) < 150ms`,
+//! Budget expressions (docs/scenario.md, "Budgets"): `p99(freight.quote@steady) < 150ms`,
 //! `error_rate(fraud) < 1%`, `throughput(all) > 90/s`, `cache_hit_rate(translation.translate) > 60%`,
 //! `cold_start(fraud) < 2s`, `recovery(translation) < 5s`, `blast_radius(translation) < 1pp`,
 //! `capacity > 500/s`, `propagation > 99%`. Parsing is pure; whether a scope exists is checked

@@ -1,4 +1,4 @@
-//! `gauntlet compare BASE.json NEW.json [--max-regression 25%]` (design §10): per-key deltas
+//! `gauntlet compare BASE.json NEW.json [--max-regression 25%]` (docs/reports.md): per-key deltas
 //! between two runs that do not cry wolf on a noisy machine.
 //!
 //! A key is a server. For each, the steady phase's p50, p99, error rate and throughput are

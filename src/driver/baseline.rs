@@ -1,6 +1,6 @@
 //! The `baseline` phase (`gateway: { …, baseline: 10s }`): the scenario's mix sent straight to
 //! the mocks for that long before t = 0, outside `duration` and faults, so that latency through
-//! the gateway can be set against latency without it (design §7, gateway overhead).
+//! the gateway can be set against latency without it (docs/metrics.md, "Gateway overhead").
 //!
 //! It runs before the run's t = 0 is fixed, on its own engine and channel; its records are
 //! then moved onto the run's clock (negative times) and handed to the recorder. Its call ids

@@ -1,4 +1,4 @@
-//! The load loop: one pacer abstraction for both models (design §5).
+//! The load loop: one pacer abstraction for both models (docs/architecture.md, "What exists now").
 //!
 //! Open model: one pacer walks the schedule; each due call is launched as its own task (or
 //! counted `dropped` when `max_in_flight` calls are open); latency runs from the *intended*

@@ -1,4 +1,4 @@
-//! The load generator (design §5, §7).
+//! The load generator (docs/architecture.md, "A run").
 //!
 //! | file | what |
 //! |---|---|

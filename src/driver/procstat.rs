@@ -1,6 +1,6 @@
 //! gauntlet's own resource use, from /proc: CPU per group of threads (by thread-name prefix)
 //! and resident memory — so that the driver's load on the machine is reported apart from the
-//! in-process mocks' (design §7).
+//! in-process mocks' (docs/reports.md, "report.html").
 
 use std::time::Duration;
 
@@ -62,7 +62,8 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |p| p * page)
 }
 
-/// Raises the open-file limit to its hard maximum (design §5); returns the new soft limit.
+/// Raises the open-file limit to its hard maximum (docs/architecture.md, "A run"); returns the new
+/// soft limit.
 pub fn raise_nofile_limit() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

@@ -175,9 +175,9 @@ impl Live {
         fx
     }
 
-    /// The server starts cold (`servers.X.startup`, design §5): waking requests (initialize;
-    /// any request in the 2026-07-28 era) wait until `delay` after the first of them, as in a
-    /// `slow_start` window. `booting`: the clock starts now instead (a process that starts
+    /// The server starts cold (`servers.X.startup`, docs/scenario.md, "Servers"): waking requests
+    /// (initialize; any request in the 2026-07-28 era) wait until `delay` after the first of them,
+    /// as in a `slow_start` window. `booting`: the clock starts now instead (a process that starts
     /// up as it is spawned); the instant it is ready is returned then.
     pub fn starts_cold(&self, delay: Duration, booting: bool) -> Option<Instant> {
         if delay.is_zero() {

@@ -1,5 +1,5 @@
-//! Faults (design §6): what each kind does to a mock server, and the runner that switches them
-//! on and off on the run's clock.
+//! Faults (docs/scenario.md, "Faults"): what each kind does to a mock server, and the runner that
+//! switches them on and off on the run's clock.
 //!
 //! | file | what |
 //! |---|---|

@@ -3,8 +3,8 @@
 //! a lazily started server would be; requests that would wake it and arrive while it warms up
 //! wait with it. Once warm, nothing more is delayed in that window.
 //!
-//! A server's own `startup` (design §5) is the same cold start for the server's whole life
-//! ([`super::Live::starts_cold`]).
+//! A server's own `startup` (docs/scenario.md, "Servers") is the same cold start for the server's
+//! whole life ([`super::Live::starts_cold`]).
 
 use std::sync::Mutex;
 use std::time::Duration;

@@ -54,7 +54,8 @@ pub enum Arrived {
     Again,
 }
 
-/// The ids a backend saw: "seen" and "seen twice" (design §7).
+/// The ids a backend saw: "seen" and "seen twice" (docs/metrics.md, "Cache hits, routing,
+/// retries, stale reads").
 #[derive(Default)]
 pub struct IdSet {
     seen: SparseBits,

@@ -1,6 +1,6 @@
-//! The request ledger (design §7): every request a mock receives, counted as it arrives and
-//! aggregated online so that memory stays flat; raw entries go to a JSON-lines file only when
-//! asked.
+//! The request ledger (docs/architecture.md, "Mock servers"): every request a mock receives,
+//! counted as it arrives and aggregated online so that memory stays flat; raw entries go to a
+//! JSON-lines file only when asked.
 //!
 //! Call ids are tracked in two sparse bitsets over the driver's dense id sequence ("seen" and
 //! "seen twice"); ids outside the issued range are counted as foreign.
@@ -68,7 +68,7 @@ pub struct Ticket {
     /// The tool's slot in the ledger (found once, on arrival).
     slot: Option<usize>,
     /// For calls without a call id: how many earlier calls had the same tool and arguments
-    /// (faults key on it, design §6).
+    /// (faults key on it: docs/scenario.md, "Faults").
     pub key_index: u64,
 }
 

@@ -8,8 +8,9 @@
 //!
 //! [`HttpClient`] is a pooled HTTP/1.1 client (cheap to clone); a [`Session`] is one MCP session
 //! over it: [`Session::connect`] does the handshake, [`Session::call`] sends one request and
-//! ends in exactly one [`Outcome`] (design §7). Nothing is retried: a 404 marks the session as
-//! lost ([`Session::needs_reinit`]) and the caller decides when to [`Session::reinit`].
+//! ends in exactly one [`Outcome`] (docs/architecture.md, "The wire layer"). Nothing is retried: a
+//! 404 marks the session as lost ([`Session::needs_reinit`]) and the caller decides when to
+//! [`Session::reinit`].
 //!
 //! How an answer is classified, in order:
 //!

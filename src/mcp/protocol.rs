@@ -19,7 +19,7 @@ pub enum Version {
     V2026_07_28,
 }
 
-/// The transport and handshake family a revision belongs to (design §4).
+/// The transport and handshake family a revision belongs to (docs/scenario.md, "Protocol").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Era {

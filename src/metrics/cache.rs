@@ -1,4 +1,4 @@
-//! Cache hits per tool, routing, retry amplification and stale reads (design §7), from the
+//! Cache hits per tool, routing, retry amplification and stale reads (docs/metrics.md), from the
 //! classified calls and the backends' ledgers.
 //!
 //! - **Cache hits** are exact when every ok call of the tool was decided by its call id (the

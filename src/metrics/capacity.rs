@@ -1,4 +1,4 @@
-//! Capacity from a stepped ramp (design §7): each step is measured after its first
+//! Capacity from a stepped ramp (docs/metrics.md): each step is measured after its first
 //! [`DISCARD`] — offered and achieved (ok) calls per second, error rate, p99 of ok calls (an
 //! HDR histogram per step) — and holds when it achieves ≥ 99% of what was offered with errors
 //! ≤ 1% and p99 ≤ `p99_max`. The capacity is the rate of the highest step that held.

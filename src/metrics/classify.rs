@@ -1,8 +1,8 @@
-//! The classifier (design §7): whether each call was a cache hit — its id never reached a
-//! backend — or reached the wrong server. Back-channel batches of served ids arrive up to
-//! 100 ms late, so calls are held until the latest end seen is [`GRACE`] past theirs, then
-//! looked up in the backends' ledgers; [`Classifier::flush`] classifies the rest at the end.
-//! Memory: the calls of the last [`GRACE`].
+//! The classifier (docs/metrics.md, "Cache hits, routing, retries, stale reads"): whether each call
+//! was a cache hit — its id never reached a backend — or reached the wrong server. Back-channel
+//! batches of served ids arrive up to 100 ms late, so calls are held until the latest end seen is
+//! [`GRACE`] past theirs, then looked up in the backends' ledgers; [`Classifier::flush`] classifies
+//! the rest at the end. Memory: the calls of the last [`GRACE`].
 
 use super::derive::{Backends, Call, DeriveSetup};
 use crate::sample::{Outcome, Sample};

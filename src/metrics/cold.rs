@@ -1,4 +1,4 @@
-//! Cold starts (design §7): per server, the latency of the first call after the server was
+//! Cold starts (docs/metrics.md): per server, the latency of the first call after the server was
 //! started minus its warm p50, and the calls sent while that first call was in flight; spawn →
 //! ready of its process; which servers were spawned, used, never started.
 //!

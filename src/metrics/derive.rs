@@ -1,4 +1,4 @@
-//! Derivation (design §7): the stage between the recorder and the [`Derived`] figures.
+//! Derivation (docs/metrics.md): the stage between the recorder and the [`Derived`] figures.
 //!
 //! Every sample the [`Recorder`](super::Recorder) takes also enters here. The [`Classifier`]
 //! holds ok calls until the backends' ledgers can say whether their call id reached a backend
@@ -91,7 +91,7 @@ pub struct DeriveSetup {
     pub windows: Vec<WindowSpec>,
     pub steps: Vec<StepSpec>,
     pub p99_max: Option<Duration>,
-    /// Settle period after each window (design §5).
+    /// Settle period after each window (`settle`, docs/scenario.md).
     pub settle: Duration,
     /// Whether latency runs from the intended start (open model) or the actual start (closed).
     pub model_open: bool,

@@ -1,4 +1,4 @@
-//! The derived metrics of design §7, as results.json holds them (`derived`), and the budget
+//! The derived metrics (docs/metrics.md), as results.json holds them (`derived`), and the budget
 //! verdicts (`verdicts`). Each figure says whether it is `exact`, `estimated` or `unavailable`,
 //! and why when it is not exact: a number the data cannot support is never printed.
 //!

@@ -1,4 +1,4 @@
-//! The latency histograms of the metrics (design §7): HDR, 1 µs – 1 h, 3 significant digits,
+//! The latency histograms of the metrics: HDR, 1 µs – 1 h, 3 significant digits,
 //! values in microseconds; their percentile summary in milliseconds; and the encoding embedded in
 //! results.json (HdrHistogram V2 compressed — "deflate" — in standard base64, as in interval logs).
 

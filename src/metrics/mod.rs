@@ -1,4 +1,4 @@
-//! Metrics (design §3, §7): [`Sample`](crate::sample::Sample)s and
+//! Metrics (docs/architecture.md, docs/metrics.md): [`Sample`](crate::sample::Sample)s and
 //! [`Event`](crate::sample::Event)s in, a [`Summary`] — results.json — out.
 //!
 //! - [`hist`]: the HDR histogram conventions (1 µs – 1 h, 3 significant digits, µs) and the

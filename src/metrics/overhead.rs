@@ -1,4 +1,4 @@
-//! Gateway overhead per server.tool (design §7). Exact: over the steady ok calls that brought
+//! Gateway overhead per server.tool (docs/metrics.md). Exact: over the steady ok calls that brought
 //! the mock's service time back (`Sample::service_us`, from the result's `_meta`), an HDR
 //! histogram of client latency − service time. Otherwise estimated: the steady p50/p99 of the
 //! tool minus its `baseline` phase's (the same mix sent straight to the mocks), when the run

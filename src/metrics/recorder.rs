@@ -1,5 +1,5 @@
 //! [`Recorder`]: every [`Sample`] and [`Event`] of a run into HDR histograms and series, in O(1)
-//! amortised per sample; [`Recorder::finish`] turns them into the [`Summary`] (design §7).
+//! amortised per sample; [`Recorder::finish`] turns them into the [`Summary`] (docs/reports.md).
 //!
 //! What is kept, per (phase, key) — a key is a (server, tool) of the run's key table:
 //! - counts by outcome class and by outcome with its detail (`rpc_error:-32603`);
@@ -201,7 +201,7 @@ impl Recorder {
         }
     }
 
-    /// Derives the figures of design §7 ([`super::derive`]) as calls arrive.
+    /// Derives the figures of docs/metrics.md ([`super::derive`]) as calls arrive.
     pub fn derive_with(mut self, setup: DeriveSetup) -> Recorder {
         self.derive = Some(DeriveState::new(setup));
         self
@@ -405,7 +405,7 @@ impl Recorder {
     }
 }
 
-/// How every figure measures a call's latency (design §7): from the intended start (open
+/// How every figure measures a call's latency (docs/metrics.md): from the intended start (open
 /// model) or the actual start (closed) to the end; a timeout at the timeout; none for a
 /// dropped call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

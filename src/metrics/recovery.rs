@@ -1,4 +1,5 @@
-//! Recovery and blast radius per fault window (design §7), with memory flat in run length.
+//! Recovery and blast radius per fault window (docs/architecture.md, "Recovery and blast radius"),
+//! with memory flat in run length.
 //!
 //! Which calls count: every call of the run proper (not `baseline`, not `warmup`) that the
 //! target answered or failed. `dropped` (never sent) and `client_error` (the driver's own

@@ -1,5 +1,5 @@
-//! The per-second series (design §7): per second of *intended* start × server, the calls
-//! offered, sent, ok and by outcome class, and the p50 / p99 of ok latency.
+//! The per-second series (docs/reports.md, `timeseries.csv`): per second of *intended* start ×
+//! server, the calls offered, sent, ok and by outcome class, and the p50 / p99 of ok latency.
 //!
 //! Samples arrive in completion order, up to a timeout after their intended second. A second
 //! stays open — with one small histogram per server that had ok calls — until the latest time

@@ -21,10 +21,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The version of the results.json contract.
 pub const SCHEMA_VERSION: u32 = 1;
-/// A run whose send lag p99 exceeds this is `generator_saturated` (design §7).
+/// A run whose send lag p99 exceeds this is `generator_saturated` (docs/reports.md, "report.html").
 pub const SEND_LAG_P99_LIMIT_MS: f64 = 5.0;
 /// A run whose driver threads use more than this share of one core in any second is
-/// `generator_saturated` (design §7).
+/// `generator_saturated` (docs/reports.md, "report.html").
 pub const DRIVER_CPU_LIMIT_PCT: f64 = 80.0;
 
 /// results.json.
@@ -72,7 +72,7 @@ pub struct Summary {
     /// among them): which second belongs to which phase.
     #[serde(default)]
     pub phases: Vec<PhaseSpan>,
-    /// The derived figures of design §7.
+    /// The derived figures (docs/metrics.md).
     #[serde(default)]
     pub derived: super::derived::Derived,
     /// One per budget, in the order written (scenario first, then `--budget`).
@@ -112,9 +112,9 @@ pub struct GatewayName {
     pub how: String,
 }
 
-/// Design §7, propagation: of the tools/call requests the in-process mocks received, how many
-/// carried the driver's call id and a traceparent; of the driver's ok calls, how many brought
-/// the mock's service time back. Shares are null when there is nothing to divide.
+/// Propagation (docs/scenario.md, "Gateway"): of the tools/call requests the in-process mocks
+/// received, how many carried the driver's call id and a traceparent; of the driver's ok calls, how
+/// many brought the mock's service time back. Shares are null when there is nothing to divide.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Propagation {
     pub backend_calls: u64,

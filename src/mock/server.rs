@@ -171,7 +171,7 @@ struct Plan {
 
 impl MockServer {
     /// The per-call key for decisions: the caller's call id, or (tool, arguments, per-key
-    /// index) for calls without one (design §6).
+    /// index) for calls without one (docs/architecture.md, "Mock servers").
     fn call_key(&self, ticket: &Ticket) -> u64 {
         match ticket.arrival.call_id {
             Some(id) => mix(id),

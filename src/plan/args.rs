@@ -1,4 +1,5 @@
-//! Argument generators for mix entries (design §5: `args: { text: "{{zipf 1000}}", to: pt }`).
+//! Argument generators for mix entries: `args: { text: "{{zipf 1000}}", to: pt }`
+//! (docs/scenario.md).
 //!
 //! `args` is any JSON/YAML value; strings may hold placeholders:
 //!

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// Salt of the mix draw (keeps it independent of other per-call draws).
 const MIX_SALT: u64 = 0x6d69_785f_6472_6177;
 
-/// What the command line changes (design §5: tests use them to stay short).
+/// What the command line changes (tests use `--duration` and `--rate-scale` to stay short).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
     pub duration: Option<Duration>,

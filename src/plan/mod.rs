@@ -1,4 +1,5 @@
-//! `Scenario` → `Plan`: the pure pieces of a run's plan (design §3, §5). No I/O, no clock.
+//! `Scenario` → `Plan`: the pure pieces of a run's plan (docs/architecture.md, "What exists now").
+//! No I/O, no clock.
 //!
 //! | module | one job |
 //! |---|---|

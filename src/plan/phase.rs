@@ -1,4 +1,4 @@
-//! The phase of a call, a pure function of its intended start (design §5).
+//! The phase of a call, a pure function of its intended start.
 //!
 //! Rules, first match wins, for t measured from t = 0 (the first intended call):
 //!

@@ -9,7 +9,7 @@
 //!   with [`Spacing::Uniform`] cₖ = k (exactly evenly spaced at a constant rate); with
 //!   [`Spacing::Poisson`] cₖ is the sum of k exponential gaps of mean 1, each a pure function
 //!   of (seed, index) — so the arrivals form a (non-homogeneous) Poisson process and the same
-//!   seed gives the same schedule. Call 0 is due at t = 0 (design §5: t = 0 is the first
+//!   seed gives the same schedule. Call 0 is due at t = 0 (docs/scenario.md: t = 0 is the first
 //!   intended call); a call exists when cₖ < N(end) (the run is the half-open `[0, end)`).
 //! - **Closed model.** `sessions` workers, each sending back to back: each worker owns a pacer
 //!   (its own `sent`), waits `think` between a response and its next call, and stops when the

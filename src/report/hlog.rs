@@ -1,6 +1,6 @@
-//! latency.hlog (design §9): an HdrHistogram interval log, V2 compressed histograms, one tag per
-//! `server.tool`, streamed during the run so that HdrHistogram's own tools (HistogramLogAnalyzer,
-//! `hdrhistogram`'s log reader) can read it.
+//! latency.hlog (docs/reports.md, "latency.hlog"): an HdrHistogram interval log, V2 compressed
+//! histograms, one tag per `server.tool`, streamed during the run so that HdrHistogram's own tools
+//! (HistogramLogAnalyzer, `hdrhistogram`'s log reader) can read it.
 //!
 //! [`Intervals`] collects ok latencies per key (µs, from the intended start in the open model,
 //! the actual start in the closed one, as results.json does) since the last flush; each flush

@@ -1,6 +1,7 @@
-//! junit.xml (design §9): one test suite, `budgets`, with one test case per budget named by its
-//! text. A failed budget is a `failure` whose message is `measured X, limit < Y` and the reason
-//! when there is one, so that a CI's test view says what broke without opening results.json.
+//! junit.xml (docs/scenario.md, "Budgets"): one test suite, `budgets`, with one test case per
+//! budget named by its text. A failed budget is a `failure` whose message is
+//! `measured X, limit < Y` and the reason when there is one, so that a CI's test view says what
+//! broke without opening results.json.
 
 use crate::metrics::Summary;
 use crate::metrics::derived::{Quality, Verdict};

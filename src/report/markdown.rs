@@ -1,5 +1,5 @@
-//! summary.md (design §9): the run for a CI job summary — the verdict, a table of budgets with
-//! what was measured against each limit, and the headline numbers of the steady calls. Written
+//! summary.md (docs/reports.md): the run for a CI job summary — the verdict, a table of budgets
+//! with what was measured against each limit, and the headline numbers of the steady calls. Written
 //! for every run, with or without budgets.
 
 use super::ms;

@@ -1,4 +1,4 @@
-//! Reports (design §9): views of a [`Summary`]. results.json is the source; the others are
+//! Reports (docs/reports.md): views of a [`Summary`]. results.json is the source; the others are
 //! rebuilt from it.
 //!
 //! - [`json`]: results.json (atomic write; read back for `gauntlet report` / `compare`).

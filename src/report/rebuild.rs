@@ -1,5 +1,5 @@
 //! `gauntlet report RESULTS.json [--out DIR]`: every view rebuilt from results.json alone
-//! (design §9). The histograms embedded in it are decoded and checked against the figures
+//! (docs/reports.md). The histograms embedded in it are decoded and checked against the figures
 //! beside them first, so a damaged file is refused rather than reported.
 //!
 //! latency.hlog is streamed during a run and holds one interval per second; results.json keeps

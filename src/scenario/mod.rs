@@ -1,4 +1,4 @@
-//! Scenario files (design §5): YAML → a checked, typed [`Scenario`].
+//! Scenario files (docs/scenario.md): YAML → a checked, typed [`Scenario`].
 //!
 //! | file | what |
 //! |---|---|

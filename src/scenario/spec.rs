@@ -1,5 +1,5 @@
-//! The scenario file as written (design §5): serde types that mirror the YAML. Unknown keys are
-//! errors; values that can be wrong in ways serde cannot see keep their location (`Spanned`)
+//! The scenario file as written (docs/scenario.md): serde types that mirror the YAML. Unknown keys
+//! are errors; values that can be wrong in ways serde cannot see keep their location (`Spanned`)
 //! for [`super::check`].
 
 pub use crate::catalog::{ErrorSpec, RpcSpec};
