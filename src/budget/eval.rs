@@ -473,7 +473,8 @@ mod tests {
     use crate::metrics::derived::{BlastRadius, CacheHits, Capacity, ColdStart, Recovery};
     use crate::metrics::summary::Propagation;
     use crate::metrics::{Recorder, RunMeta};
-    use crate::sample::{Outcome, Sample};
+    use crate::sample::Sample;
+    use crate::mcp::outcome::Outcome;
     use std::time::Duration;
 
     /// Keys: 0 = a.x, 1 = a.y, 2 = b.z. Steady lasts 10 s, fault:0 2 s.

@@ -7,7 +7,7 @@ use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session,
 use crate::mcp::client_legacy::LegacySession;
 use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::protocol::Version;
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 use crate::sample::{Event, EventKind};
 use crate::scenario::ProtocolChoice;
 use futures_util::future::join_all;

@@ -44,7 +44,7 @@
 
 use super::protocol::{Era, Version, header, meta};
 use super::sse_parse::SseParser;
-use crate::sample::{Outcome, ProtocolError, TransportError};
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};

@@ -24,7 +24,7 @@ use super::client::{
 use super::pending::Pending;
 use super::protocol::{Era, Version, header};
 use super::sse_parse::SseParser;
-use crate::sample::{Outcome, ProtocolError, TransportError};
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};

@@ -27,7 +27,7 @@ use super::modern;
 use super::pending::Pending;
 use super::protocol::{Era, Version};
 use super::stdio::{Line, read_line};
-use crate::sample::{Outcome, ProtocolError, TransportError};
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@
 //! | [`legacy`] | the 2024-11-05 HTTP+SSE transport, server side (`GET /sse`, `POST /messages`) |
 //! | [`modern`] | the 2026-07-28 rules: per-request `_meta`, mirrored headers, `resultType`, listen streams |
 //! | `stateless` | Streamable HTTP server, 2026-07-28: one checked request per POST, no session |
+//! | [`outcome`] | the one outcome of every call: ok, tool error, JSON-RPC error, HTTP, transport, timeout, protocol |
 //! | [`paging`] | one page of a list and an opaque cursor to the next (server side) |
 //! | [`sse`] | Server-Sent Events framing |
 //! | [`stdio`] | newline-delimited JSON-RPC on a byte stream pair |
@@ -33,6 +34,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod modern;
+pub mod outcome;
 pub mod paging;
 mod pending;
 pub mod protocol;

@@ -5,7 +5,7 @@
 use super::client::{CallResult, RelaySink, RespId, Wire, outcome_of, read_wire, relay_sink};
 use super::protocol::meta::PROGRESS_TOKEN;
 use super::session::lock;
-use crate::sample::{Outcome, TransportError};
+use super::outcome::{Outcome, TransportError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

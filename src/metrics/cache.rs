@@ -21,7 +21,7 @@ use super::derive::{Backends, Call, DeriveSetup};
 use super::derived::{CacheHits, Quality, Retries, Routing, StaleRead};
 use super::summary::Summary;
 use crate::plan::phase::Phase;
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -608,7 +608,7 @@ mod tests {
             call(
                 4,
                 1,
-                Outcome::Transport(crate::sample::TransportError::Reset),
+                Outcome::Transport(crate::mcp::outcome::TransportError::Reset),
                 1,
                 Some(false),
             ),

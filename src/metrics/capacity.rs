@@ -9,7 +9,7 @@ use super::hist::{self, Latency};
 use super::recorder::{LatencyRule, round3};
 use super::summary::Summary;
 use crate::plan::phase::Phase;
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use std::time::Duration;
 

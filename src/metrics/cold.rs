@@ -13,7 +13,7 @@ use super::hist::{self, Latency, us_to_ms};
 use super::recorder::{LatencyRule, round3};
 use super::summary::{EventEntryKind, Summary};
 use crate::plan::phase::Phase;
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
 

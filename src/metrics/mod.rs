@@ -27,7 +27,7 @@ pub(crate) mod testkit;
 pub use recorder::{Recorder, RunMeta, phase_lengths};
 pub use summary::{FaultWindow, Summary};
 
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 
 /// How many outcome classes there are.
 pub const CLASS_COUNT: usize = 9;
@@ -74,7 +74,7 @@ pub fn has_detail(o: Outcome) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{ProtocolError, TransportError};
+    use crate::mcp::outcome::{ProtocolError, TransportError};
 
     #[test]
     fn class_table_matches_the_sample_contract() {

@@ -120,7 +120,8 @@ fn estimate(o: &mut Overhead, summary: &Summary) {
 mod tests {
     use super::*;
     use crate::metrics::testkit::{call, sample, setup, summary};
-    use crate::sample::{Outcome, Sample};
+    use crate::sample::Sample;
+    use crate::mcp::outcome::Outcome;
 
     fn overhead(su: &DeriveSetup, samples: &[Sample]) -> Vec<Overhead> {
         let mut acc = OverheadAcc::new(su);

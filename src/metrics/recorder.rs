@@ -22,7 +22,8 @@ use super::summary::{
 };
 use super::{CLASS_COUNT, OK, OUTCOME_CLASSES, class_index, has_detail};
 use crate::plan::phase::{Phase, Phases};
-use crate::sample::{Event, EventKind, Outcome, Sample};
+use crate::sample::{Event, EventKind, Sample};
+use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
@@ -489,7 +490,7 @@ pub(crate) fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{ProtocolError, TransportError};
+    use crate::mcp::outcome::{ProtocolError, TransportError};
 
     const MS: i64 = 1_000_000;
     const S: i64 = 1_000_000_000;

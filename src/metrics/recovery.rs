@@ -47,7 +47,7 @@ use super::hist::{self, HIGHEST_US, LOWEST_US, us_to_ms};
 use super::recorder::LatencyRule;
 use super::summary::Summary;
 use crate::plan::phase::Phase;
-use crate::sample::Outcome;
+use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
 
@@ -838,7 +838,8 @@ fn other(server: &str, before: &Rate, during: &Rate) -> BlastOther {
 mod tests {
     use super::*;
     use crate::plan::phase::Phases;
-    use crate::sample::{Sample, TransportError};
+    use crate::sample::Sample;
+    use crate::mcp::outcome::TransportError;
     use std::time::Duration;
 
     const MS: i64 = 1_000_000;

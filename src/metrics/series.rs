@@ -119,7 +119,7 @@ impl Series {
         ok_latency_us: Option<u64>,
     ) {
         let second = intended_ns.div_euclid(NS);
-        let sent = class != super::class_index(crate::sample::Outcome::Dropped);
+        let sent = class != super::class_index(crate::mcp::outcome::Outcome::Dropped);
         self.now_ns = self.now_ns.max(end_ns).max(intended_ns);
         self.advance();
         if second < self.closed_before() {
@@ -245,7 +245,7 @@ impl Series {
 mod tests {
     use super::*;
     use crate::metrics::class_index;
-    use crate::sample::Outcome;
+    use crate::mcp::outcome::Outcome;
 
     const S: i64 = NS;
     const TIMEOUT: Duration = Duration::from_secs(5);

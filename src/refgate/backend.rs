@@ -12,7 +12,7 @@ use super::link::{self, Link, OnNotification};
 use super::retry::Budget;
 use super::trace::Trace;
 use crate::mcp::client::{CallFailure, HttpClient};
-use crate::sample::{Outcome, TransportError};
+use crate::mcp::outcome::{Outcome, TransportError};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -11,7 +11,7 @@ use crate::mcp::client_legacy::LegacySession;
 use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::protocol::{Version, header};
 use crate::mcp::sse_parse::SseParser;
-use crate::sample::{Outcome, TransportError};
+use crate::mcp::outcome::{Outcome, TransportError};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -218,7 +218,7 @@ impl Link {
             }
         }
         Err(CallFailure::new(
-            Outcome::Protocol(crate::sample::ProtocolError::Unexpected),
+            Outcome::Protocol(crate::mcp::outcome::ProtocolError::Unexpected),
             format!("{method}: more than {MAX_PAGES} pages"),
         ))
     }

@@ -10,7 +10,8 @@
 
 use crate::metrics::hist;
 use crate::plan::phase::Phase;
-use crate::sample::{Outcome, Sample};
+use crate::sample::Sample;
+use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};

@@ -199,7 +199,8 @@ mod tests {
     use super::*;
     use crate::metrics::{Recorder, RunMeta};
     use crate::plan::phase::Phase;
-    use crate::sample::{Outcome, Sample};
+    use crate::sample::Sample;
+    use crate::mcp::outcome::Outcome;
     use std::time::Duration;
 
     fn summary(partial: bool, lag_ns: i64) -> Summary {

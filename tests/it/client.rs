@@ -9,7 +9,7 @@ use gauntlet::mcp::client::{
 };
 use gauntlet::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use gauntlet::mcp::protocol::Version;
-use gauntlet::sample::{Outcome, ProtocolError, TransportError};
+use gauntlet::mcp::outcome::{Outcome, ProtocolError, TransportError};
 use http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

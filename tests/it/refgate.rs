@@ -12,7 +12,7 @@ use gauntlet::mock::{Mock, serve_http};
 use gauntlet::refgate::Gateway;
 use gauntlet::refgate::config::Config;
 use gauntlet::refgate::render::server_entry;
-use gauntlet::sample::Outcome;
+use gauntlet::mcp::outcome::Outcome;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
