@@ -163,7 +163,7 @@ pub fn with_flags(s: &Scenario, flags: &[String]) -> Result<Vec<Budget>, crate::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fault::FaultKind;
+    use crate::scenario::FaultKind;
 
     fn known() -> Known {
         Known {

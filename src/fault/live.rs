@@ -7,7 +7,8 @@
 use super::data_change::Versions;
 use super::list_change::Changed;
 use super::slow_start::{self, Cold};
-use super::{FaultKind, Scheduled, draw, errors, latency, malformed};
+use crate::scenario::FaultKind;
+use super::{Scheduled, draw, errors, latency, malformed};
 use crate::catalog::Failure;
 use crate::mcp::gate::{Gate, Reach};
 use crate::mcp::service::Handled;

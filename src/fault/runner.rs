@@ -9,7 +9,8 @@
 //! one server (the control API starts one per fault added), as long as their window numbers
 //! differ.
 
-use super::{FaultKind, Live, Scheduled, flapping, outage, session_loss};
+use crate::scenario::FaultKind;
+use super::{Live, Scheduled, flapping, outage, session_loss};
 use crate::mcp::gate::Reach;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

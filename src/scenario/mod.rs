@@ -3,18 +3,20 @@
 //! | file | what |
 //! |---|---|
 //! | [`spec`] | serde types that mirror the file (unknown keys are errors) |
+//! | [`fault`] | [`FaultKind`]: a fault's kind and settings, serialized as the file writes it |
 //! | [`check`] | everything serde cannot see: names, catalogues, tools, times, budgets |
 //!
 //! Every mistake is reported at its place (`file:line:col`), with what is allowed; paths in a
 //! scenario are relative to the scenario file.
 
 pub mod check;
+pub mod fault;
 pub mod spec;
 
 use crate::budget::expr::Budget;
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
-pub use crate::fault::FaultKind;
+pub use fault::FaultKind;
 use crate::mcp::protocol::Version;
 use serde_json::Value;
 pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};

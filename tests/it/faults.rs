@@ -12,7 +12,8 @@ use crate::inproc::{self, Srv};
 use gauntlet::catalog::{ErrorMix, Failure};
 use gauntlet::dist::DurationDist;
 use gauntlet::fault::runner::Runner;
-use gauntlet::fault::{FaultKind, Scheduled};
+use gauntlet::fault::Scheduled;
+use gauntlet::scenario::FaultKind;
 use gauntlet::scenario::spec::{
     DataChangeSpec, LatencyFaultSpec, ListChangeSpec, MalformedSpec, OutageMode,
 };
