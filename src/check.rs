@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let mut s = scenario::load(&args.scenario)?;
-    s.budgets = crate::budget::scope::with_flags(&s, &args.budget)?;
+    s.budgets = crate::scenario::budget::scope::with_flags(&s, &args.budget)?;
     let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, None)?;
     let plan = Plan::build(&s, overrides)?;
     for w in &plan.warnings {

@@ -28,7 +28,7 @@
 //! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
 //! | [`budget`] | budget expressions: parsed, scopes checked, verdicts over a summary | done |
 
-pub mod budget;
+pub mod args;
 pub mod catalog;
 pub mod check;
 pub mod cli;
@@ -53,6 +53,7 @@ pub mod run;
 pub mod sample;
 pub mod scenario;
 pub mod units;
+pub mod verdict;
 
 use cli::{Cli, Command};
 

@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }));
     }
     let version = supported(&s, args)?;
-    let budgets = crate::budget::scope::with_flags(&s, &args.budget)?;
+    let budgets = crate::scenario::budget::scope::with_flags(&s, &args.budget)?;
     let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
     let plan = Arc::new(Plan::build(&s, overrides)?);
     let baseline_plan = match s.baseline {
@@ -124,7 +124,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     summary.windows = mocks.fault_windows(&plan);
     summary.phases = PhaseSpan::of(&plan.phases, plan.duration);
-    summary.verdicts = crate::budget::eval::evaluate(&budgets, &summary);
+    summary.verdicts = crate::verdict::evaluate(&budgets, &summary);
     write_reports(&out, &summary, args.junit.as_deref())?;
     if partial {
         return Err(Error::Interrupted);

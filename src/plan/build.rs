@@ -1,7 +1,7 @@
 //! `Scenario` + command-line overrides → [`Plan`]: the schedule, the weighted mix with its
 //! argument generators, the phases and the fault timeline, as pure values.
 
-use super::args::ArgsGen;
+use crate::args::ArgsGen;
 use super::phase::{Phase, Phases};
 use super::schedule::{self, Profile as PlanProfile, Schedule};
 use super::timeline::{Timeline, Window};

@@ -5,11 +5,9 @@
 //! |---|---|
 //! | [`schedule`] | the arrival schedule: a pacer for the open model (rate profiles, uniform or Poisson spacing) and the closed model |
 //! | [`build`] | `Scenario` + overrides → [`build::Plan`]: schedule, weighted mix, phases, timeline |
-//! | [`args`] | argument generators for mix entries: `{{seq}}`, `{{uniform A B}}`, `{{zipf N [S]}}`, `{{choice …}}`, and arguments derived from a tool's input schema |
 //! | [`phase`] | the phase of a call as a pure function of its intended start: warmup, fault:i, settle:i, steady |
 //! | [`timeline`] | the fault timeline as data: windows expanded into occurrences, cut by `--duration` |
 
-pub mod args;
 pub mod build;
 pub mod phase;
 pub mod schedule;

@@ -16,6 +16,7 @@
 //!   next call would start at or after `duration`.
 
 use crate::dist::{mix, unit};
+use crate::scenario::{Stage, Steps};
 use crate::units::{Rate, format_duration};
 use std::fmt;
 use std::sync::Arc;
@@ -56,23 +57,6 @@ pub enum Spacing {
     Uniform,
     /// Exponential gaps (Poisson arrivals), drawn from the seed.
     Poisson { seed: u64 },
-}
-
-/// One entry of `stages:` — a linear ramp from the current rate, or a hold at it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stage {
-    Ramp { to: f64, over: Duration },
-    Hold(Duration),
-}
-
-/// `steps: { from, by, hold, max }`: rates from, from+by, … up to at most `max`, each held
-/// `hold`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Steps {
-    pub from: f64,
-    pub by: f64,
-    pub hold: Duration,
-    pub max: f64,
 }
 
 /// What part of the scenario a segment of the profile comes from.

@@ -3,7 +3,7 @@
 //! for every run, with or without budgets.
 
 use super::ms;
-use crate::budget::eval::steady_headline;
+use crate::verdict::steady_headline;
 use crate::metrics::Summary;
 use crate::metrics::derived::Quality;
 use std::fmt::Write;

@@ -3,7 +3,7 @@
 
 use super::spec::{self, ConfigSpec, GatewaySpec, LoadSpec, ModelSpec, ScenarioSpec, SpacingSpec};
 use super::*;
-use crate::budget::{expr, scope};
+use crate::scenario::budget::{expr, scope};
 use crate::catalog::{check_total, error_entry};
 use crate::diag::{SourceError, did_you_mean};
 use crate::error::Error;
@@ -558,7 +558,7 @@ impl Checker<'_> {
             }
             if let Some(a) = &v.args
                 && a.value.is_object()
-                && let Err(m) = crate::plan::args::ArgsGen::parse(&a.value)
+                && let Err(m) = crate::args::ArgsGen::parse(&a.value)
             {
                 self.err(a.referenced, m);
             }

@@ -9,11 +9,12 @@
 //! Every mistake is reported at its place (`file:line:col`), with what is allowed; paths in a
 //! scenario are relative to the scenario file.
 
+pub mod budget;
 pub mod check;
 pub mod fault;
 pub mod spec;
 
-use crate::budget::expr::Budget;
+use crate::scenario::budget::expr::Budget;
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
 pub use fault::FaultKind;
@@ -120,7 +121,23 @@ pub enum Profile {
     Steps(Steps),
 }
 
-pub use crate::plan::schedule::{Stage, Steps};
+/// One entry of `stages:` — a linear ramp from the current rate, or a hold at it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stage {
+    Ramp { to: f64, over: Duration },
+    Hold(Duration),
+}
+
+/// `steps: { from, by, hold, max }`: rates from, from+by, … up to at most `max`, each held
+/// `hold`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Steps {
+    pub from: f64,
+    pub by: f64,
+    pub hold: Duration,
+    pub max: f64,
+}
+
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {

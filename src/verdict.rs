@@ -18,7 +18,7 @@
 //! fails with the reason: never a silent pass. An estimated figure passes or fails on its value;
 //! its verdict says `estimated`.
 
-use super::expr::{Budget, Metric, Op, Scope, Threshold};
+use crate::scenario::budget::expr::{Budget, Metric, Op, Scope, Threshold};
 use crate::metrics::Summary;
 use crate::metrics::derived::{Quality, Verdict};
 use crate::metrics::hist;
@@ -469,7 +469,7 @@ fn propagation(s: &Summary) -> Figure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::expr::parse;
+    use crate::scenario::budget::expr::parse;
     use crate::metrics::derived::{BlastRadius, CacheHits, Capacity, ColdStart, Recovery};
     use crate::metrics::summary::Propagation;
     use crate::metrics::{Recorder, RunMeta};

@@ -57,7 +57,7 @@ impl Known {
 }
 
 /// How many windows the timeline of a run of `duration` holds: each fault once, a repeating
-/// one (`every`) each time it starts before the end — as [`crate::plan::timeline`] expands it.
+/// one (`every`) each time it starts before the end — as the plan's fault timeline expands it.
 pub fn window_count(faults: &[Fault], duration: Duration) -> usize {
     faults
         .iter()
