@@ -4,7 +4,7 @@
 use crate::cli::RunArgs;
 use crate::driver::backends::MockBackends;
 use crate::driver::baseline;
-use crate::driver::conn::{InitRecord, open_mock_targets};
+use crate::driver::sessions::{InitRecord, open_mock_targets};
 use crate::driver::engine::{Engine, Record, Setup, Target};
 use crate::driver::mocks::{self, Mocks};
 use crate::driver::procstat;
@@ -18,9 +18,8 @@ use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
 use crate::report::hlog::{self, HlogStream, Intervals};
-use crate::scenario::{
-    self, Endpoint as GatewayEndpoint, Gateway, Model, ProtocolChoice, Scenario,
-};
+use crate::scenario::{self, Endpoint as GatewayEndpoint, Gateway, Model, Scenario};
+use crate::mcp::protocol::ProtocolChoice;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -6,14 +6,15 @@
 //! then moved onto the run's clock (negative times) and handed to the recorder. Its call ids
 //! start at [`ID_BASE`], apart from the run's.
 
-use super::conn::{InitRecord, open_mock_targets};
+use super::sessions::{InitRecord, open_mock_targets};
 use super::engine::{Engine, Record, Setup};
 use super::mocks::Mocks;
 use crate::error::Result;
 use crate::mcp::client::HttpClient;
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::phase::Phase;
-use crate::scenario::{Gateway, Model, ProtocolChoice, Scenario};
+use crate::scenario::{Gateway, Model, Scenario};
+use crate::mcp::protocol::ProtocolChoice;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

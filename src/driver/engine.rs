@@ -6,7 +6,7 @@
 //! schedule for the next; latency runs from the actual start. Both go through
 //! [`Engine::pacer`] — only what "firing" a call means differs.
 
-use super::conn::Conn;
+use crate::mcp::conn::Conn;
 use crate::mcp::client::CallMeta;
 use crate::plan::build::Plan;
 use crate::plan::phase::Phase;
@@ -32,7 +32,7 @@ pub struct Target {
     pub server: String,
     pub sessions: Vec<Arc<Conn>>,
     /// The revision and transport its sessions speak.
-    pub reached: Option<super::conn::Reached>,
+    pub reached: Option<crate::mcp::conn::Reached>,
     /// Whether they were found by `protocol: auto`.
     pub probed: bool,
 }

@@ -2,8 +2,8 @@
 //! their CPU is counted apart from the driver's), stdio servers as child processes spawned per
 //! session by the driver.
 
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::mcp::conn::Endpoint;
 use crate::fault::Scheduled;
 use crate::fault::backchannel::{self, Hub, Planned};
 use crate::fault::runner::{Actual, Runner};
@@ -21,20 +21,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Name prefix of the mock runtime's threads (resource accounting reads it).
 pub const THREAD_NAME: &str = "gauntlet-mock";
-
-/// How the driver reaches one server.
-#[derive(Debug, Clone)]
-pub enum Endpoint {
-    Http(String),
-    /// The 2024-11-05 HTTP+SSE transport: the URL of the SSE stream (`transport: sse`).
-    Sse(String),
-    /// A `gauntlet mock --stdio` process (one per session): its argv, and what it adds to the
-    /// environment (`GAUNTLET_RUN`: the back-channel to the run).
-    Stdio {
-        argv: Vec<String>,
-        env: Vec<(String, String)>,
-    },
-}
 
 /// The running mocks of a run.
 pub struct Mocks {
@@ -55,21 +41,6 @@ struct FaultRun {
     server: String,
     occurrences: Vec<Scheduled>,
     actual: Arc<Mutex<Vec<Actual>>>,
-}
-
-/// The catalogue with the scenario's overrides applied (latency replaces the service time,
-/// errors replace the error mix).
-pub fn effective_catalog(server: &Server) -> Catalog {
-    let mut c = (*server.catalog).clone();
-    for t in &mut c.tools {
-        if let Some(l) = server.latency {
-            t.behaviour.service_time = l;
-        }
-        if let Some(e) = &server.errors {
-            t.behaviour.errors = e.clone();
-        }
-    }
-    c
 }
 
 impl Mocks {
@@ -93,7 +64,7 @@ impl Mocks {
         for server in &s.servers {
             match server.transport {
                 Transport::Http | Transport::Sse => {
-                    let mock = Mock::new(effective_catalog(server), seed);
+                    let mock = Mock::new(server.effective_catalog(), seed);
                     if let Some(d) = server.startup {
                         mock.server.faults.starts_cold(d, false);
                     }

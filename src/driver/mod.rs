@@ -11,7 +11,7 @@
 
 pub mod backends;
 pub mod baseline;
-pub mod conn;
 pub mod engine;
+pub mod sessions;
 pub mod mocks;
 pub mod procstat;

@@ -5,12 +5,13 @@
 use super::launch::{self, Target as Wanting};
 use super::names::How;
 use super::process::Gateway;
-use crate::driver::conn::{InitRecord, open_sessions};
+use crate::driver::sessions::{InitRecord, open_sessions};
 use crate::driver::engine::Target;
-use crate::driver::mocks::Endpoint;
+use crate::mcp::conn::Endpoint;
 use crate::error::{Error, Result};
 use crate::mcp::client::HttpClient;
-use crate::scenario::{ProtocolChoice, ReadyTools, Scenario};
+use crate::scenario::{ReadyTools, Scenario};
+use crate::mcp::protocol::ProtocolChoice;
 use http::HeaderMap;
 use std::collections::BTreeMap;
 use std::path::Path;

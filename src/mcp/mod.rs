@@ -28,6 +28,7 @@
 pub mod client;
 pub mod client_legacy;
 pub mod client_stdio;
+pub mod conn;
 pub mod era_fields;
 pub mod gate;
 pub mod http;

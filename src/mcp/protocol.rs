@@ -99,6 +99,13 @@ pub fn negotiate(requested: Option<&str>) -> Version {
     }
 }
 
+/// What a client speaks: a revision it names, or `auto` (probe the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    Auto,
+    Fixed(Version),
+}
+
 /// HTTP header names (lower case, as hyper stores them).
 pub mod header {
     pub const SESSION_ID: &str = "mcp-session-id";

@@ -120,7 +120,7 @@ fn scenario_server(
         .find(|x| x.name == name)
         .ok_or_else(|| Error::Input(format!("{} has no server `{name}`", path.display())))?;
     Ok((
-        crate::driver::mocks::effective_catalog(server),
+        server.effective_catalog(),
         server.startup,
     ))
 }

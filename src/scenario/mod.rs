@@ -18,20 +18,13 @@ use crate::scenario::budget::expr::Budget;
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
 pub use fault::FaultKind;
-use crate::mcp::protocol::Version;
+use crate::mcp::protocol::{ProtocolChoice, Version};
 use serde_json::Value;
 pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What the driver speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtocolChoice {
-    Auto,
-    Fixed(Version),
-}
 
 /// A checked scenario.
 #[derive(Debug, Clone)]
@@ -64,6 +57,23 @@ pub struct Server {
     pub startup: Option<Duration>,
     pub latency: Option<DurationDist>,
     pub errors: Option<Vec<ErrorMix>>,
+}
+
+impl Server {
+    /// The catalogue with the scenario's overrides applied (latency replaces the service time,
+    /// errors replace the error mix).
+    pub fn effective_catalog(&self) -> Catalog {
+        let mut c = (*self.catalog).clone();
+        for t in &mut c.tools {
+            if let Some(l) = self.latency {
+                t.behaviour.service_time = l;
+            }
+            if let Some(e) = &self.errors {
+                t.behaviour.errors = e.clone();
+            }
+        }
+        c
+    }
 }
 
 /// The gateway under test.

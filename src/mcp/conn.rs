@@ -1,21 +1,29 @@
-//! A driver session of either transport, and opening them before t = 0 (each measured as
-//! `session_init`).
+//! A client session of any transport ([`Conn`]: Streamable HTTP, 2024-11-05 HTTP+SSE, stdio),
+//! opened as a revision says or as `protocol: auto` finds (the backward-compatibility probe of
+//! the 2026-07-28 revision).
 
-use super::engine::{Record, Target};
-use super::mocks::Endpoint;
-use crate::mcp::client::{CallFailure, CallMeta, CallResult, HttpClient, Session, list_tools};
-use crate::mcp::client_legacy::LegacySession;
-use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
-use crate::mcp::protocol::Version;
-use crate::mcp::outcome::Outcome;
-use crate::sample::{Event, EventKind};
-use crate::scenario::ProtocolChoice;
-use futures_util::future::join_all;
+use super::client::{CallFailure, CallMeta, CallResult, HttpClient, Session, list_tools};
+use super::client_legacy::LegacySession;
+use super::client_stdio::{StderrTo, StdioCommand, StdioSession};
+use super::outcome::Outcome;
+use super::protocol::{ProtocolChoice, Version};
 use http::HeaderMap;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
+
+/// How a client reaches one server.
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    Http(String),
+    /// The 2024-11-05 HTTP+SSE transport: the URL of the SSE stream (`transport: sse`).
+    Sse(String),
+    /// A `gauntlet mock --stdio` process (one per session): its argv, and what it adds to the
+    /// environment (`GAUNTLET_RUN`: the back-channel to the run).
+    Stdio {
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+    },
+}
 
 /// How long a session may take to initialize.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -123,22 +131,13 @@ const STDIO_PROBE: Duration = Duration::from_secs(5);
 
 /// What a session is opened with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want {
+pub enum Want {
     /// `protocol: auto`: probe.
     Auto,
     /// A revision the scenario names.
     Fixed(Version),
     /// What the probe found for the target's first session: the URL is taken as it is.
     Found(Version),
-}
-
-async fn open_one(
-    client: &HttpClient,
-    endpoint: &Endpoint,
-    want: Want,
-    headers: &HeaderMap,
-) -> Result<Conn, CallFailure> {
-    open_within(client, endpoint, want, headers, INIT_TIMEOUT).await
 }
 
 /// One session to `url` as `choice` says, each step within `timeout` (waiting for a gateway:
@@ -155,10 +154,10 @@ pub async fn open_probe(
         ProtocolChoice::Fixed(v) => Want::Fixed(v),
     };
     let endpoint = Endpoint::Http(url.to_string());
-    open_within(client, &endpoint, want, headers, timeout).await
+    open(client, &endpoint, want, headers, timeout).await
 }
 
-async fn open_within(
+pub async fn open(
     client: &HttpClient,
     endpoint: &Endpoint,
     want: Want,
@@ -233,7 +232,7 @@ async fn open_auto(
         Err(e) => e,
     };
     match modern.outcome {
-        Outcome::RpcError(c) if crate::mcp::modern::code::is_modern(c) => return Err(modern),
+        Outcome::RpcError(c) if super::modern::code::is_modern(c) => return Err(modern),
         Outcome::Transport(_) | Outcome::Timeout | Outcome::ClientError => return Err(modern),
         _ => {}
     }
@@ -258,121 +257,3 @@ async fn open_auto(
         })
 }
 
-/// One session's initialization, for a `session_init` event once t = 0 is known.
-pub struct InitRecord {
-    pub server: String,
-    pub session: u32,
-    pub started: Instant,
-    pub took: Duration,
-    pub ok: bool,
-}
-
-impl InitRecord {
-    /// The event, timed from `t0` (negative: before the first intended call).
-    pub fn event(&self, t0: Instant) -> Record {
-        let at_ns = -(t0.saturating_duration_since(self.started).as_nanos() as i64);
-        Record::Event(Event {
-            at_ns,
-            kind: EventKind::SessionInit {
-                server: self.server.clone(),
-                session: self.session,
-                took_ns: self.took.as_nanos() as u64,
-                ok: self.ok,
-            },
-        })
-    }
-}
-
-/// Opens `n` sessions to `endpoint` concurrently. The first failure is returned with the
-/// server's name.
-pub async fn open_sessions(
-    client: &HttpClient,
-    server: &str,
-    endpoint: &Endpoint,
-    n: u32,
-    choice: ProtocolChoice,
-    headers: &HeaderMap,
-    inits: &mut Vec<InitRecord>,
-) -> Result<Target, String> {
-    let open = |i: u32, want| async move {
-        let started = Instant::now();
-        let r = open_one(client, endpoint, want, headers).await;
-        (i, started, started.elapsed(), r)
-    };
-    // `auto` probes once per target (the era is the server's, not a session's); the other
-    // sessions open with what it found.
-    let mut opened = Vec::new();
-    match choice {
-        ProtocolChoice::Auto if n > 0 => {
-            let first = open(0, Want::Auto).await;
-            let found = first
-                .3
-                .as_ref()
-                .ok()
-                .map(|c| Want::Found(c.reached().version));
-            opened.push(first);
-            if let Some(found) = found {
-                opened.extend(join_all((1..n).map(|i| open(i, found))).await);
-            }
-        }
-        ProtocolChoice::Auto => {}
-        ProtocolChoice::Fixed(v) => {
-            opened.extend(join_all((0..n).map(|i| open(i, Want::Fixed(v)))).await);
-        }
-    }
-    let mut sessions = Vec::new();
-    let mut first_error = None;
-    for (i, started, took, r) in opened {
-        inits.push(InitRecord {
-            server: server.to_string(),
-            session: i,
-            started,
-            took,
-            ok: r.is_ok(),
-        });
-        match r {
-            Ok(c) => sessions.push(Arc::new(c)),
-            Err(e) if first_error.is_none() => first_error = Some(e),
-            Err(_) => {}
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(format!("cannot open a session with `{server}`: {e}"));
-    }
-    let reached = sessions.first().map(|c| c.reached());
-    Ok(Target {
-        server: server.to_string(),
-        sessions,
-        reached,
-        probed: choice == ProtocolChoice::Auto,
-    })
-}
-
-/// Sessions straight to every mock (`gateway: none`, and the baseline), and each key's route.
-pub async fn open_mock_targets(
-    keys: &[(String, String)],
-    mocks: &super::mocks::Mocks,
-    client: &HttpClient,
-    sessions: u32,
-    choice: ProtocolChoice,
-    inits: &mut Vec<InitRecord>,
-) -> crate::error::Result<(Vec<Target>, Vec<(usize, String)>)> {
-    let mut targets = Vec::new();
-    for (name, ep) in &mocks.endpoints {
-        let t = open_sessions(client, name, ep, sessions, choice, &HeaderMap::new(), inits)
-            .await
-            .map_err(crate::error::Error::Run)?;
-        targets.push(t);
-    }
-    let routes = keys
-        .iter()
-        .map(|(server, tool)| {
-            let i = targets
-                .iter()
-                .position(|t| &t.server == server)
-                .unwrap_or(0);
-            (i, tool.clone())
-        })
-        .collect();
-    Ok((targets, routes))
-}
