@@ -2,8 +2,8 @@
 //! thing that happened to the run (docs/architecture.md, "A run"). Times are nanoseconds from t = 0
 //! (the first intended call), negative before it (session initialization, the baseline phase).
 
-use crate::plan::phase::Phase;
 use crate::mcp::outcome::Outcome;
+use crate::plan::phase::Phase;
 use serde::Serialize;
 
 /// One call, as the driver saw it.

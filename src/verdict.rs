@@ -18,12 +18,12 @@
 //! fails with the reason: never a silent pass. An estimated figure passes or fails on its value;
 //! its verdict says `estimated`.
 
-use crate::scenario::budget::expr::{Budget, Metric, Op, Scope, Threshold};
 use crate::metrics::Summary;
 use crate::metrics::derived::{Quality, Verdict};
 use crate::metrics::hist;
 use crate::metrics::summary::CallStats;
 use crate::plan::phase::Phase;
+use crate::scenario::budget::expr::{Budget, Metric, Op, Scope, Threshold};
 use std::collections::BTreeMap;
 
 /// One verdict per budget, in order.
@@ -469,12 +469,12 @@ fn propagation(s: &Summary) -> Figure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::budget::expr::parse;
+    use crate::mcp::outcome::Outcome;
     use crate::metrics::derived::{BlastRadius, CacheHits, Capacity, ColdStart, Recovery};
     use crate::metrics::summary::Propagation;
     use crate::metrics::{Recorder, RunMeta};
     use crate::sample::Sample;
-    use crate::mcp::outcome::Outcome;
+    use crate::scenario::budget::expr::parse;
     use std::time::Duration;
 
     /// Keys: 0 = a.x, 1 = a.y, 2 = b.z. Steady lasts 10 s, fault:0 2 s.

@@ -6,15 +6,15 @@
 //! then moved onto the run's clock (negative times) and handed to the recorder. Its call ids
 //! start at [`ID_BASE`], apart from the run's.
 
-use super::sessions::{InitRecord, open_mock_targets};
 use super::engine::{Engine, Record, Setup};
-use super::mocks::Mocks;
+use super::sessions::{InitRecord, open_mock_targets};
 use crate::error::Result;
 use crate::mcp::client::HttpClient;
+use crate::mcp::conn::Endpoint;
+use crate::mcp::protocol::ProtocolChoice;
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::phase::Phase;
 use crate::scenario::{Gateway, Model, Scenario};
-use crate::mcp::protocol::ProtocolChoice;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -50,7 +50,7 @@ pub struct Ran {
 pub async fn run(
     s: &Scenario,
     plan: Arc<Plan>,
-    mocks: &Mocks,
+    endpoints: &[(String, Endpoint)],
     client: &HttpClient,
     choice: ProtocolChoice,
     stop: CancellationToken,
@@ -58,7 +58,7 @@ pub async fn run(
     let mut inits: Vec<InitRecord> = Vec::new();
     let (targets, routes) = open_mock_targets(
         &plan.keys,
-        mocks,
+        endpoints,
         client,
         s.load.sessions,
         choice,

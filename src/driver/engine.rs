@@ -6,12 +6,12 @@
 //! schedule for the next; latency runs from the actual start. Both go through
 //! [`Engine::pacer`] — only what "firing" a call means differs.
 
-use crate::mcp::conn::Conn;
 use crate::mcp::client::CallMeta;
+use crate::mcp::conn::Conn;
+use crate::mcp::outcome::Outcome;
 use crate::plan::build::Plan;
 use crate::plan::phase::Phase;
 use crate::sample::{Event, EventKind, Sample};
-use crate::mcp::outcome::Outcome;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -131,7 +131,7 @@ impl Engine {
         let me = self.clone();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let spawned = std::thread::Builder::new()
-            .name(format!("{}-pace", crate::run::DRIVER_THREADS))
+            .name(format!("{}-pace", super::THREAD_NAME))
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()

@@ -114,14 +114,14 @@ pub async fn open_sessions(
 /// Sessions straight to every mock (`gateway: none`, and the baseline), and each key's route.
 pub async fn open_mock_targets(
     keys: &[(String, String)],
-    mocks: &super::mocks::Mocks,
+    endpoints: &[(String, Endpoint)],
     client: &HttpClient,
     sessions: u32,
     choice: ProtocolChoice,
     inits: &mut Vec<InitRecord>,
 ) -> crate::error::Result<(Vec<Target>, Vec<(usize, String)>)> {
     let mut targets = Vec::new();
-    for (name, ep) in &mocks.endpoints {
+    for (name, ep) in endpoints {
         let t = open_sessions(client, name, ep, sessions, choice, &HeaderMap::new(), inits)
             .await
             .map_err(crate::error::Error::Run)?;

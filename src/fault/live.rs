@@ -7,12 +7,12 @@
 use super::data_change::Versions;
 use super::list_change::Changed;
 use super::slow_start::{self, Cold};
-use crate::scenario::FaultKind;
 use super::{Scheduled, draw, errors, latency, malformed};
 use crate::catalog::Failure;
 use crate::mcp::gate::{Gate, Reach};
 use crate::mcp::service::Handled;
 use crate::mcp::wire_fault::WireFault;
+use crate::scenario::FaultKind;
 use crate::scenario::spec::ListChangeSpec;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};

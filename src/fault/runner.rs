@@ -9,9 +9,9 @@
 //! one server (the control API starts one per fault added), as long as their window numbers
 //! differ.
 
-use crate::scenario::FaultKind;
 use super::{Live, Scheduled, flapping, outage, session_loss};
 use crate::mcp::gate::Reach;
+use crate::scenario::FaultKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;

@@ -5,11 +5,11 @@
 use super::config::{self, Backend, Vars};
 use super::names::{self, How, Listed, Problem, Wanted};
 use super::process::{Gateway, Spawn};
-use crate::mcp::conn::{Conn, open_probe};
 use crate::error::{Error, Result};
 use crate::mcp::client::HttpClient;
-use crate::scenario::{ConfigFormat, Launch, ReadyTools, Scenario};
+use crate::mcp::conn::{Conn, open_probe};
 use crate::mcp::protocol::ProtocolChoice;
+use crate::scenario::{ConfigFormat, Launch, ReadyTools, Scenario};
 use http::HeaderMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -6,9 +6,8 @@ use super::launch::{self, Prepared};
 use super::names::How;
 use super::process::{self, Gateway};
 use super::targets::{At, Mapped};
-use crate::driver::mocks::Mocks;
-use crate::mcp::conn::Endpoint;
 use crate::error::{Error, Result};
+use crate::mcp::conn::Endpoint;
 use crate::metrics::summary::{GatewayInfo, GatewayName};
 use crate::scenario::spec::BuiltinSpec;
 use crate::scenario::{Gateway as GatewaySection, Launch, ReadyTools, Scenario};
@@ -67,9 +66,8 @@ pub fn headers(h: &BTreeMap<String, String>) -> Result<HeaderMap> {
 }
 
 /// How the gateway reaches each mock server.
-fn backends(mocks: &Mocks) -> Vec<(String, Backend)> {
-    mocks
-        .endpoints
+fn backends(endpoints: &[(String, Endpoint)]) -> Vec<(String, Backend)> {
+    endpoints
         .iter()
         .map(|(name, ep)| {
             let b = match ep {
@@ -89,9 +87,9 @@ fn backends(mocks: &Mocks) -> Vec<(String, Backend)> {
 
 /// Brings the scenario's gateway up: launched (its files in `out/gateway/`, its output in
 /// `out/gateway.log`) or already running. `None` for `gateway: none`.
-pub fn bring_up(s: &Scenario, mocks: &Mocks, out: &Path) -> Result<Option<Up>> {
+pub fn bring_up(s: &Scenario, endpoints: &[(String, Endpoint)], out: &Path) -> Result<Option<Up>> {
     match &s.gateway {
-        GatewaySection::Launch(l) => launch_one(s, l, mocks, out).map(Some),
+        GatewaySection::Launch(l) => launch_one(s, l, endpoints, out).map(Some),
         GatewaySection::Url(e) => Ok(Some(Up {
             process: None,
             command: Vec::new(),
@@ -111,7 +109,7 @@ pub fn bring_up(s: &Scenario, mocks: &Mocks, out: &Path) -> Result<Option<Up>> {
             dir: out.to_path_buf(),
             builtin: false,
         })),
-        GatewaySection::Builtin(spec) => builtin(s, spec, mocks, out).map(Some),
+        GatewaySection::Builtin(spec) => builtin(s, spec, endpoints, out).map(Some),
         GatewaySection::None => Ok(None),
     }
 }
@@ -122,18 +120,23 @@ const BUILTIN_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// `gateway: builtin`: `gauntlet gateway` (this very binary) with a config rendered from the
 /// scenario: the mocks as mcpServers, the catalogues' lists (so lazy servers are advertised
 /// without being started), the section's settings.
-fn builtin(s: &Scenario, spec: &BuiltinSpec, mocks: &Mocks, out: &Path) -> Result<Up> {
+fn builtin(
+    s: &Scenario,
+    spec: &BuiltinSpec,
+    endpoints: &[(String, Endpoint)],
+    out: &Path,
+) -> Result<Up> {
     process::become_subreaper();
     let dir = out.join("gateway");
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::Run(format!("cannot create {}: {e}", dir.display())))?;
-    let backends = backends(mocks);
+    let backends = backends(endpoints);
     let catalogs: Vec<(String, &crate::catalog::Catalog)> = s
         .servers
         .iter()
         .map(|srv| (srv.name.clone(), &*srv.catalog))
         .collect();
-    let doc = crate::refgate::render::config(&backends, &catalogs, builtin_settings(spec));
+    let doc = crate::gateway::builtin::config(&backends, &catalogs, builtin_settings(spec));
     let config = dir.join("mcp.json");
     std::fs::write(
         &config,
@@ -201,10 +204,15 @@ fn builtin_settings(spec: &BuiltinSpec) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-fn launch_one(s: &Scenario, l: &Launch, mocks: &Mocks, out: &Path) -> Result<Up> {
+fn launch_one(
+    s: &Scenario,
+    l: &Launch,
+    endpoints: &[(String, Endpoint)],
+    out: &Path,
+) -> Result<Up> {
     process::become_subreaper();
     let dir = out.join("gateway");
-    let p: Prepared = launch::prepare(s, l, backends(mocks), &dir)?;
+    let p: Prepared = launch::prepare(s, l, backends(endpoints), &dir)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Run(format!("cannot create {}: {e}", out.display())))?;
     let gw = launch::spawn(&p, &out.join("gateway.log"))?;

@@ -1,17 +1,14 @@
-//! The driver's targets behind a gateway: wait until it is ready, find its name for every tool
-//! the plan calls, open the sessions, and route each key. One endpoint for every server, or one
-//! per server when the gateway routes by path (`server_url:`).
+//! Where the driver's calls go behind a gateway: wait until it is ready, find its name for every
+//! tool the plan calls, and route each key. One endpoint for every server, or one per server
+//! when the gateway routes by path (`server_url:`). The driver opens the sessions.
 
 use super::launch::{self, Target as Wanting};
 use super::names::How;
 use super::process::Gateway;
-use crate::driver::sessions::{InitRecord, open_sessions};
-use crate::driver::engine::Target;
-use crate::mcp::conn::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::mcp::client::HttpClient;
-use crate::scenario::{ReadyTools, Scenario};
 use crate::mcp::protocol::ProtocolChoice;
+use crate::scenario::{ReadyTools, Scenario};
 use http::HeaderMap;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,24 +35,24 @@ pub struct Mapped {
     pub how: How,
 }
 
-/// What [`connect`] opened.
-pub struct Connected {
-    pub targets: Vec<Target>,
-    /// For each plan key: (target index, the tool's name there).
+/// What [`ready`] found.
+pub struct Found {
+    /// The gateway's endpoints the driver opens sessions to: (target name, URL).
+    pub endpoints: Vec<(String, String)>,
+    /// For each plan key: (endpoint index, the tool's name there).
     pub routes: Vec<(usize, String)>,
     pub mapped: Vec<Mapped>,
 }
 
-/// Waits for the gateway, maps the names, opens `s.load.sessions` sessions per endpoint.
-pub async fn connect(
+/// Waits for every endpoint of the gateway and maps the names.
+pub async fn ready(
     s: &Scenario,
     keys: &[(String, String)],
     client: &HttpClient,
     choice: ProtocolChoice,
     at: &At<'_>,
     mut gw: Option<&mut Gateway>,
-    inits: &mut Vec<InitRecord>,
-) -> Result<Connected> {
+) -> Result<Found> {
     // (endpoint name, URL, the servers whose tools are there)
     let endpoints: Vec<(String, String, Option<String>)> = match at.server_urls {
         None => vec![("gateway".to_string(), at.url.to_string(), None)],
@@ -71,8 +68,8 @@ pub async fn connect(
             })
             .collect(),
     };
-    let mut out = Connected {
-        targets: Vec::new(),
+    let mut out = Found {
+        endpoints: Vec::new(),
         routes: Vec::new(),
         mapped: Vec::new(),
     };
@@ -98,19 +95,7 @@ pub async fn connect(
                 how,
             });
         }
-        let ep = Endpoint::Http(url.clone());
-        let target = open_sessions(
-            client,
-            name,
-            &ep,
-            s.load.sessions,
-            choice,
-            at.headers,
-            inits,
-        )
-        .await
-        .map_err(Error::Run)?;
-        out.targets.push(target);
+        out.endpoints.push((name.clone(), url.clone()));
     }
     out.routes = route(keys, &endpoints, &out.mapped);
     Ok(out)

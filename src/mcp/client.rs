@@ -42,9 +42,9 @@
 //! (`x-gauntlet-call-id` and `params._meta["dev.gauntlet/call-id"]`) and its W3C `traceparent`
 //! (header and `params._meta.traceparent`); its JSON-RPC id is the call id.
 
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use super::protocol::{Era, Version, header, meta};
 use super::sse_parse::SseParser;
-use super::outcome::{Outcome, ProtocolError, TransportError};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};

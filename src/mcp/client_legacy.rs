@@ -21,10 +21,10 @@ use super::client::{
     CallFailure, CallMeta, CallResult, HttpClient, MAX_ANSWER, Requester, classify_error, encode,
     finish, initialize_params, internal_id, negotiated,
 };
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use super::pending::Pending;
 use super::protocol::{Era, Version, header};
 use super::sse_parse::SseParser;
-use super::outcome::{Outcome, ProtocolError, TransportError};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};

@@ -24,10 +24,10 @@ use super::client::{
     encode_as, initialize_params, internal_id, negotiated,
 };
 use super::modern;
+use super::outcome::{Outcome, ProtocolError, TransportError};
 use super::pending::Pending;
 use super::protocol::{Era, Version};
 use super::stdio::{Line, read_line};
-use super::outcome::{Outcome, ProtocolError, TransportError};
 use serde_json::Value;
 use std::ffi::OsString;
 use std::path::PathBuf;

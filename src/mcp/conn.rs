@@ -256,4 +256,3 @@ async fn open_auto(
             )
         })
 }
-

@@ -3,9 +3,9 @@
 //! when the stream ends. Used by `client_stdio` and `client_legacy`.
 
 use super::client::{CallResult, RelaySink, RespId, Wire, outcome_of, read_wire, relay_sink};
+use super::outcome::{Outcome, TransportError};
 use super::protocol::meta::PROGRESS_TOKEN;
 use super::session::lock;
-use super::outcome::{Outcome, TransportError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -20,8 +20,8 @@
 use super::derive::{Backends, Call, DeriveSetup};
 use super::derived::{CacheHits, Quality, Retries, Routing, StaleRead};
 use super::summary::Summary;
-use crate::plan::phase::Phase;
 use crate::mcp::outcome::Outcome;
+use crate::plan::phase::Phase;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

@@ -8,8 +8,8 @@ use super::derived::{Capacity, CapacityStep, Quality};
 use super::hist::{self, Latency};
 use super::recorder::{LatencyRule, round3};
 use super::summary::Summary;
-use crate::plan::phase::Phase;
 use crate::mcp::outcome::Outcome;
+use crate::plan::phase::Phase;
 use hdrhistogram::Histogram;
 use std::time::Duration;
 

@@ -5,8 +5,8 @@
 //! the rest at the end. Memory: the calls of the last [`GRACE`].
 
 use super::derive::{Backends, Call, DeriveSetup};
-use crate::sample::Sample;
 use crate::mcp::outcome::Outcome;
+use crate::sample::Sample;
 use std::collections::VecDeque;
 
 /// How long after its end a call is classified.

@@ -12,8 +12,8 @@ use super::derived::{ColdStart, ColdStarts, Quality};
 use super::hist::{self, Latency, us_to_ms};
 use super::recorder::{LatencyRule, round3};
 use super::summary::{EventEntryKind, Summary};
-use crate::plan::phase::Phase;
 use crate::mcp::outcome::Outcome;
+use crate::plan::phase::Phase;
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
 

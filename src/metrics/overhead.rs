@@ -119,9 +119,9 @@ fn estimate(o: &mut Overhead, summary: &Summary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcp::outcome::Outcome;
     use crate::metrics::testkit::{call, sample, setup, summary};
     use crate::sample::Sample;
-    use crate::mcp::outcome::Outcome;
 
     fn overhead(su: &DeriveSetup, samples: &[Sample]) -> Vec<Overhead> {
         let mut acc = OverheadAcc::new(su);

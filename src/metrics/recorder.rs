@@ -21,9 +21,9 @@ use super::summary::{
     SCHEMA_VERSION, Saturation, SecondStats, Summary, rfc3339_utc,
 };
 use super::{CLASS_COUNT, OK, OUTCOME_CLASSES, class_index, has_detail};
+use crate::mcp::outcome::Outcome;
 use crate::plan::phase::{Phase, Phases};
 use crate::sample::{Event, EventKind, Sample};
-use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};

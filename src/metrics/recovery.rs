@@ -46,8 +46,8 @@ use super::derived::{BlastOther, BlastRadius, During, Quality, Recovery};
 use super::hist::{self, HIGHEST_US, LOWEST_US, us_to_ms};
 use super::recorder::LatencyRule;
 use super::summary::Summary;
-use crate::plan::phase::Phase;
 use crate::mcp::outcome::Outcome;
+use crate::plan::phase::Phase;
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
 
@@ -837,9 +837,9 @@ fn other(server: &str, before: &Rate, during: &Rate) -> BlastOther {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcp::outcome::TransportError;
     use crate::plan::phase::Phases;
     use crate::sample::Sample;
-    use crate::mcp::outcome::TransportError;
     use std::time::Duration;
 
     const MS: i64 = 1_000_000;

@@ -244,8 +244,8 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::class_index;
     use crate::mcp::outcome::Outcome;
+    use crate::metrics::class_index;
 
     const S: i64 = NS;
     const TIMEOUT: Duration = Duration::from_secs(5);

@@ -3,9 +3,9 @@
 use super::derive::{Call, DeriveSetup};
 use super::recorder::{Recorder, RunMeta};
 use super::summary::Summary;
+use crate::mcp::outcome::Outcome;
 use crate::plan::phase::Phase;
 use crate::sample::{Event, Sample};
-use crate::mcp::outcome::Outcome;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 

@@ -119,10 +119,7 @@ fn scenario_server(
         .iter()
         .find(|x| x.name == name)
         .ok_or_else(|| Error::Input(format!("{} has no server `{name}`", path.display())))?;
-    Ok((
-        server.effective_catalog(),
-        server.startup,
-    ))
+    Ok((server.effective_catalog(), server.startup))
 }
 
 /// Reads every catalogue and reports every mistake, not only the first.

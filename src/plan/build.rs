@@ -1,10 +1,10 @@
 //! `Scenario` + command-line overrides → [`Plan`]: the schedule, the weighted mix with its
 //! argument generators, the phases and the fault timeline, as pure values.
 
-use crate::args::ArgsGen;
 use super::phase::{Phase, Phases};
 use super::schedule::{self, Profile as PlanProfile, Schedule};
 use super::timeline::{Timeline, Window};
+use crate::args::ArgsGen;
 use crate::dist::unit;
 use crate::error::Error;
 use crate::scenario::{FaultKind, Model, Profile, Scenario, Spacing};

@@ -554,6 +554,7 @@ fn named(items: Vec<Value>, at: &str, key: &str) -> std::result::Result<Vec<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::{self, builtin};
     use serde_json::json;
 
     fn parse(v: Value) -> std::result::Result<Config, String> {
@@ -665,5 +666,32 @@ mod tests {
             )
             .contains("tools[0]")
         );
+    }
+
+    #[test]
+    fn a_rendered_config_reads_back() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-servers/translation.yaml");
+        let c = crate::catalog::Catalog::load(&path).expect("catalogue");
+        let backends = vec![(
+            "translation".to_string(),
+            gateway::config::Backend::Http {
+                url: "http://127.0.0.1:9/mcp".into(),
+            },
+        )];
+        let doc = builtin::config(
+            &backends,
+            &[("translation".into(), &c)],
+            serde_json::json!({"cache_ttl": "5s"}),
+        );
+        let cfg = Config::parse(&doc.to_string()).expect("reads back");
+        let s = &cfg.servers[0];
+        let lists = s.lists.as_ref().expect("lists");
+        assert_eq!(lists.tools.len(), c.tools.len());
+        assert_eq!(lists.resources.len(), c.resources.len());
+        assert_eq!(lists.prompts.len(), c.prompts.len());
+        assert!(s.cacheable.contains_key("translate"));
+        assert!(!s.cacheable.contains_key("translate_batch"));
+        assert_eq!(s.cacheable["translate"], std::time::Duration::from_secs(5));
     }
 }

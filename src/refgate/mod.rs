@@ -5,7 +5,6 @@
 //! | file | what |
 //! |---|---|
 //! | [`config`] | the standard `mcpServers` JSON plus the `gauntlet` block (settings, advertised lists) |
-//! | [`render`] | a config rendered from mock catalogues (what a scenario's `gateway: builtin` needs) |
 //! | [`aggregate`] | `{server}__{tool}` names, the gateway's lists, the routes back to the servers |
 //! | [`backend`] | one server: lazy start with bounded waiting, idle eviction, re-initialize on 404 |
 //! | [`link`] | the connection to a server over Streamable HTTP, HTTP+SSE or stdio; its notifications |
@@ -29,7 +28,6 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod link;
-pub mod render;
 pub mod retry;
 pub mod service;
 pub mod status;

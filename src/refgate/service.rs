@@ -9,11 +9,11 @@ use super::cache;
 use super::link::describe;
 use super::trace::{Trace, backend_params};
 use crate::mcp::jsonrpc::{ErrorObject, Notification, Request, code};
+use crate::mcp::outcome::Outcome;
 use crate::mcp::paging::page;
 use crate::mcp::protocol::{LogLevel, Version, meta};
 use crate::mcp::service::{CallContext, Handled, Reply, Service};
 use crate::mcp::session::Session;
-use crate::mcp::outcome::Outcome;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -448,7 +448,9 @@ mod tests {
         );
         assert_eq!(error_of(&Fail::Timeout, "x").code, TIMEOUT_CODE);
         let e = error_of(
-            &Fail::Call(Outcome::Transport(crate::mcp::outcome::TransportError::Refused)),
+            &Fail::Call(Outcome::Transport(
+                crate::mcp::outcome::TransportError::Refused,
+            )),
             "b",
         );
         assert!(e.message.ends_with("Connection refused"), "{}", e.message);

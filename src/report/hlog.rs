@@ -8,10 +8,10 @@
 //! Baseline calls (before t = 0) are left out, so that the log's counts add up to the run's ok
 //! calls in results.json.
 
+use crate::mcp::outcome::Outcome;
 use crate::metrics::hist;
 use crate::plan::phase::Phase;
 use crate::sample::Sample;
-use crate::mcp::outcome::Outcome;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};

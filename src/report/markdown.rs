@@ -3,9 +3,9 @@
 //! for every run, with or without budgets.
 
 use super::ms;
-use crate::verdict::steady_headline;
 use crate::metrics::Summary;
 use crate::metrics::derived::Quality;
+use crate::verdict::steady_headline;
 use std::fmt::Write;
 
 /// The file's name in the run folder.

@@ -197,10 +197,10 @@ pub(crate) fn ms(x: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mcp::outcome::Outcome;
     use crate::metrics::{Recorder, RunMeta};
     use crate::plan::phase::Phase;
     use crate::sample::Sample;
-    use crate::mcp::outcome::Outcome;
     use std::time::Duration;
 
     fn summary(partial: bool, lag_ns: i64) -> Summary {

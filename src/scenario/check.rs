@@ -3,10 +3,10 @@
 
 use super::spec::{self, ConfigSpec, GatewaySpec, LoadSpec, ModelSpec, ScenarioSpec, SpacingSpec};
 use super::*;
-use crate::scenario::budget::{expr, scope};
 use crate::catalog::{check_total, error_entry};
 use crate::diag::{SourceError, did_you_mean};
 use crate::error::Error;
+use crate::scenario::budget::{expr, scope};
 use serde_saphyr::{Location, Spanned};
 use std::path::Path;
 

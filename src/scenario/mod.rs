@@ -14,11 +14,11 @@ pub mod check;
 pub mod fault;
 pub mod spec;
 
-use crate::scenario::budget::expr::Budget;
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
-pub use fault::FaultKind;
 use crate::mcp::protocol::{ProtocolChoice, Version};
+use crate::scenario::budget::expr::Budget;
+pub use fault::FaultKind;
 use serde_json::Value;
 pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};
 use std::collections::BTreeMap;
@@ -147,7 +147,6 @@ pub struct Steps {
     pub hold: Duration,
     pub max: f64,
 }
-
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {

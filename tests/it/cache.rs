@@ -33,7 +33,8 @@ async fn gateway(mock_port: u16, settings: Value) -> (Arc<Gateway>, String, Canc
             url: format!("http://127.0.0.1:{mock_port}/mcp"),
         },
     )];
-    let doc = gauntlet::refgate::render::config(&backends, &[("translation".into(), &c)], settings);
+    let doc =
+        gauntlet::gateway::builtin::config(&backends, &[("translation".into(), &c)], settings);
     let config = Config::parse(&doc.to_string()).expect("config");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));

@@ -8,8 +8,8 @@ use gauntlet::mcp::client::{
     CallMeta, CallResult, HttpClient, MAX_ANSWER, Session, list_tools, traceparent,
 };
 use gauntlet::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
-use gauntlet::mcp::protocol::Version;
 use gauntlet::mcp::outcome::{Outcome, ProtocolError, TransportError};
+use gauntlet::mcp::protocol::Version;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};

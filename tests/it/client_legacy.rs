@@ -4,8 +4,8 @@
 use crate::inproc::{Srv, start};
 use gauntlet::mcp::client::{CallMeta, HttpClient, list_tools};
 use gauntlet::mcp::client_legacy::LegacySession;
-use gauntlet::mcp::protocol::Version;
 use gauntlet::mcp::outcome::{Outcome, TransportError};
+use gauntlet::mcp::protocol::Version;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

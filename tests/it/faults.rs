@@ -11,8 +11,8 @@ use crate::common::{gauntlet_bin, heavy, repo_root, run_with_timeout};
 use crate::inproc::{self, Srv};
 use gauntlet::catalog::{ErrorMix, Failure};
 use gauntlet::dist::DurationDist;
-use gauntlet::fault::runner::Runner;
 use gauntlet::fault::Scheduled;
+use gauntlet::fault::runner::Runner;
 use gauntlet::scenario::FaultKind;
 use gauntlet::scenario::spec::{
     DataChangeSpec, LatencyFaultSpec, ListChangeSpec, MalformedSpec, OutageMode,

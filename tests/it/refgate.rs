@@ -5,14 +5,14 @@
 use crate::common::{Output, run_with_timeout, runtime};
 use crate::common::{catalogue, gauntlet_bin, heavy, peer_program, python_mcp1, repo_root};
 use gauntlet::catalog::Catalog;
+use gauntlet::gateway::builtin::server_entry;
 use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, Session, list_tools};
 use gauntlet::mcp::client_legacy::LegacySession;
+use gauntlet::mcp::outcome::Outcome;
 use gauntlet::mcp::protocol::Version;
 use gauntlet::mock::{Mock, serve_http};
 use gauntlet::refgate::Gateway;
 use gauntlet::refgate::config::Config;
-use gauntlet::refgate::render::server_entry;
-use gauntlet::mcp::outcome::Outcome;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

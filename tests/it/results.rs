@@ -2,12 +2,12 @@
 //! `Summary` → `report::write_all` → the files checked against the schema in
 //! `reports/results.schema.json`, the CSV shapes, and the embedded histograms.
 
+use gauntlet::mcp::outcome::{Outcome, ProtocolError, TransportError};
 use gauntlet::metrics::hist::Latency;
 use gauntlet::metrics::{OUTCOME_CLASSES, Recorder, RunMeta, Summary};
 use gauntlet::plan::phase::Phase;
 use gauntlet::report::{self, csv, json};
 use gauntlet::sample::{Event, EventKind, Sample};
-use gauntlet::mcp::outcome::{Outcome, ProtocolError, TransportError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,10 +3,10 @@
 //! session by the driver.
 
 use crate::error::{Error, Result};
-use crate::mcp::conn::Endpoint;
 use crate::fault::Scheduled;
 use crate::fault::backchannel::{self, Hub, Planned};
 use crate::fault::runner::{Actual, Runner};
+use crate::mcp::conn::Endpoint;
 use crate::metrics::FaultWindow;
 use crate::mock::{Mock, serve_http};
 use crate::plan::build::Plan;

@@ -1,10 +1,11 @@
 //! A gateway config rendered from mock catalogues: the standard `mcpServers` entries
-//! ([`crate::gateway::config::mcp_servers_json`]) and a `gauntlet` block that advertises each
+//! ([`super::config::mcp_servers_json`]) and a `gauntlet` block that advertises each
 //! server's tools, resources and prompts and marks its cacheable tools, so that every server
-//! can start lazily. This is what a scenario's `gateway: builtin` renders.
+//! can start lazily. This is what a scenario's `gateway: builtin` renders, and what the reference gateway
+//! (`refgate::config`) reads.
 
+use super::config::{Backend, mcp_servers_json};
 use crate::catalog::Catalog;
-use crate::gateway::config::{Backend, mcp_servers_json};
 use serde_json::{Map, Value, json};
 
 /// The `gauntlet.servers` entry of a server served from catalogue `c`.
@@ -38,37 +39,4 @@ pub fn config(
         .collect();
     doc["gauntlet"] = json!({"settings": settings, "servers": servers});
     doc
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::refgate::config::Config;
-
-    #[test]
-    fn a_rendered_config_reads_back() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mock-servers/translation.yaml");
-        let c = Catalog::load(&path).expect("catalogue");
-        let backends = vec![(
-            "translation".to_string(),
-            Backend::Http {
-                url: "http://127.0.0.1:9/mcp".into(),
-            },
-        )];
-        let doc = config(
-            &backends,
-            &[("translation".into(), &c)],
-            json!({"cache_ttl": "5s"}),
-        );
-        let cfg = Config::parse(&doc.to_string()).expect("reads back");
-        let s = &cfg.servers[0];
-        let lists = s.lists.as_ref().expect("lists");
-        assert_eq!(lists.tools.len(), c.tools.len());
-        assert_eq!(lists.resources.len(), c.resources.len());
-        assert_eq!(lists.prompts.len(), c.prompts.len());
-        assert!(s.cacheable.contains_key("translate"));
-        assert!(!s.cacheable.contains_key("translate_batch"));
-        assert_eq!(s.cacheable["translate"], std::time::Duration::from_secs(5));
-    }
 }

@@ -1,17 +1,20 @@
 //! `gauntlet run SCENARIO`: mocks up, sessions open, load driven, every call recorded, reports
 //! written — also when interrupted (marked partial, exit 130).
 
+pub mod backends;
+pub mod mocks;
+
 use crate::cli::RunArgs;
-use crate::driver::backends::MockBackends;
 use crate::driver::baseline;
-use crate::driver::sessions::{InitRecord, open_mock_targets};
 use crate::driver::engine::{Engine, Record, Setup, Target};
-use crate::driver::mocks::{self, Mocks};
 use crate::driver::procstat;
+use crate::driver::sessions::{InitRecord, open_mock_targets, open_sessions};
 use crate::error::{Error, Result};
 use crate::gateway::{lifecycle, targets};
 use crate::mcp::client::HttpClient;
+use crate::mcp::conn::Endpoint;
 use crate::mcp::protocol::Era;
+use crate::mcp::protocol::ProtocolChoice;
 use crate::metrics::derive::{Backends, DeriveSetup};
 use crate::metrics::summary::{PhaseSpan, Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
@@ -19,7 +22,8 @@ use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
 use crate::report::hlog::{self, HlogStream, Intervals};
 use crate::scenario::{self, Endpoint as GatewayEndpoint, Gateway, Model, Scenario};
-use crate::mcp::protocol::ProtocolChoice;
+use backends::MockBackends;
+use mocks::Mocks;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,7 +34,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Name prefix of the driver runtime's threads (resource accounting reads it).
-pub const DRIVER_THREADS: &str = "gauntlet-driver";
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let mut s = scenario::load(&args.scenario)?;
@@ -57,10 +60,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .map_err(|e| Error::Run(format!("cannot resolve the output folder: {e}")))?;
     let started_at = SystemTime::now();
     let mut mocks = Mocks::start(&s, plan.seed)?;
-    let mut gateway = lifecycle::bring_up(&s, &mocks, &out)?;
+    let mut gateway = lifecycle::bring_up(&s, &mocks.endpoints, &out)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name(DRIVER_THREADS)
+        .thread_name(crate::driver::THREAD_NAME)
         .enable_all()
         .build()
         .map_err(|e| Error::Run(format!("cannot start the driver runtime: {e}")))?;
@@ -325,7 +328,17 @@ async fn drive(
         })
     };
     let baseline = match &plans.baseline {
-        Some(p) => Some(baseline::run(s, p.clone(), mocks, &client, version, stop.clone()).await?),
+        Some(p) => Some(
+            baseline::run(
+                s,
+                p.clone(),
+                &mocks.endpoints,
+                &client,
+                version,
+                stop.clone(),
+            )
+            .await?,
+        ),
         None => None,
     };
     let backends = Arc::new(mocks.backends());
@@ -452,17 +465,26 @@ async fn connect(
     let mut inits = Vec::new();
     if let Some(up) = gateway {
         let (at, process) = up.parts();
-        let c = targets::connect(s, &plan.keys, client, version, &at, process, &mut inits).await?;
+        let found = targets::ready(s, &plan.keys, client, version, &at, process).await?;
         println!(
             "tool names at the gateway:\n{}",
-            targets::describe(&c.mapped)
+            targets::describe(&found.mapped)
         );
-        up.names = c.mapped;
-        return Ok((c.targets, c.routes, inits));
+        let mut opened = Vec::new();
+        for (name, url) in &found.endpoints {
+            let ep = Endpoint::Http(url.clone());
+            let n = s.load.sessions;
+            let t = open_sessions(client, name, &ep, n, version, at.headers, &mut inits)
+                .await
+                .map_err(Error::Run)?;
+            opened.push(t);
+        }
+        up.names = found.mapped;
+        return Ok((opened, found.routes, inits));
     }
     let (targets, routes) = open_mock_targets(
         &plan.keys,
-        mocks,
+        &mocks.endpoints,
         client,
         s.load.sessions,
         version,
@@ -546,7 +568,7 @@ async fn record(
 ) -> Recorder {
     let t0 = w.t0;
     let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
-    let prefixes = [DRIVER_THREADS, mocks::THREAD_NAME];
+    let prefixes = [crate::driver::THREAD_NAME, mocks::THREAD_NAME];
     let mut cpu = procstat::cpu_by_thread_prefix(&prefixes);
     let mut gw = GatewayWatch::new(w.gateway_pid);
     let mut last = std::time::Instant::now();
