@@ -30,9 +30,9 @@
 
 pub mod args;
 pub mod catalog;
-pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod cmd;
 pub mod compare;
 pub mod diag;
 pub mod dist;
@@ -52,6 +52,7 @@ pub mod report;
 pub mod run;
 pub mod sample;
 pub mod scenario;
+pub mod signal;
 pub mod units;
 pub mod verdict;
 
@@ -61,13 +62,13 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> error::Result<()> {
     init_tracing(cli.verbose);
     match cli.command {
-        Command::Mock(args) => mock::cli::run(&args),
-        Command::Check(args) => check::run(&args),
-        Command::Run(args) => run::run(&args),
-        Command::Gateway(args) => refgate::cli::run(&args),
-        Command::Status(args) => refgate::cli::status(&args),
-        Command::Report(args) => report::rebuild::run(&args),
-        Command::Compare(args) => compare::run(&args),
+        Command::Mock(args) => cmd::mock::run(&args),
+        Command::Check(args) => cmd::check::run(&args),
+        Command::Run(args) => cmd::run::run(&args),
+        Command::Gateway(args) => cmd::gateway::run(&args),
+        Command::Status(args) => cmd::gateway::status(&args),
+        Command::Report(args) => cmd::report::run(&args),
+        Command::Compare(args) => cmd::compare::run(&args),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `gauntlet compare BASE.json NEW.json [--max-regression 25%]` (docs/reports.md): per-key deltas
-//! between two runs that do not cry wolf on a noisy machine.
+//! What `gauntlet compare BASE.json NEW.json [--max-regression 25%]` computes (docs/reports.md):
+//! per-key deltas between two runs that do not cry wolf on a noisy machine.
 //!
 //! A key is a server. For each, the steady phase's p50, p99, error rate and throughput are
 //! compared: the headline values come from the calls (merged HDR histograms, counts), and
@@ -13,7 +13,6 @@
 
 pub mod stats;
 
-use crate::cli::CompareArgs;
 use crate::error::{Error, Result};
 use crate::metrics::summary::CallStats;
 use crate::metrics::{Summary, hist};
@@ -57,40 +56,6 @@ pub struct Row {
     /// The one-sided p-value of "new is worse", when tested.
     pub p: Option<f64>,
     pub verdict: Verdict,
-}
-
-pub fn run(args: &CompareArgs) -> Result<()> {
-    let threshold = crate::units::parse_percent(&args.max_regression)
-        .map_err(|e| Error::Input(format!("--max-regression: {e}")))?;
-    let base = crate::report::rebuild::read_checked(&args.base)?;
-    let new = crate::report::rebuild::read_checked(&args.new)?;
-    if base.scenario_hash != new.scenario_hash {
-        eprintln!(
-            "warning: the runs come from different scenarios ({} and {}): keys are matched by name",
-            base.scenario, new.scenario
-        );
-    }
-    let rows = compare(&base, &new, threshold)?;
-    print!("{}", render(&rows, threshold));
-    if let Some(path) = &args.html {
-        let page = crate::report::html::compare_page(&base, &new, &rows);
-        crate::report::json::write_atomic(path, page.as_bytes())
-            .map_err(|e| Error::Run(format!("cannot write {}: {e}", path.display())))?;
-        println!("wrote {}", path.display());
-    }
-    let regressions: Vec<String> = rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
-        .map(|r| format!("{} {}", r.key, r.metric))
-        .collect();
-    if regressions.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Failed(format!(
-        "{} regression(s): {}",
-        regressions.len(),
-        regressions.join(", ")
-    )))
 }
 
 /// Every row of the comparison of `new` against `base`.

@@ -6,7 +6,6 @@
 //! | [`lists`] | initialize, paginated lists, resources/read, prompts/get, completion |
 //! | [`eras`] | requests counted per revision and transport (how a gateway reached the server) |
 //! | [`linked`] | a stdio mock linked to its run (`GAUNTLET_RUN`): faults in; spawn, ready, calls, exit out |
-//! | [`cli`] | `gauntlet mock` |
 //! | [`control`] | `gauntlet mock --control`: faults switched on running mocks over HTTP |
 //!
 //! A server is started with [`serve_http`] on a listener the caller bound (port 0 in tests)
@@ -14,7 +13,6 @@
 //! `MockServer::faults`: the request path asks them about each request, the HTTP server
 //! follows their gate (outages), and a fault runner switches them with `Mock` as its target.
 
-pub mod cli;
 pub mod control;
 pub mod eras;
 pub mod linked;

@@ -14,7 +14,6 @@
 //! | [`trace`] | traceparent and call id from the caller to the server |
 //! | [`service`] | the MCP [`Service`](crate::mcp::service::Service) the HTTP front end serves |
 //! | [`status`] | `GET /status` and `gauntlet status URL` |
-//! | [`cli`] | `gauntlet gateway CONFIG` and `gauntlet status URL` |
 //!
 //! [`Gateway::start`] reads nothing and binds nothing: it takes a [`config::Config`], starts
 //! the servers that must start at boot (those without advertised tools, or not lazy) and
@@ -25,7 +24,6 @@ pub mod aggregate;
 pub mod backend;
 pub mod breaker;
 pub mod cache;
-pub mod cli;
 pub mod config;
 pub mod link;
 pub mod retry;

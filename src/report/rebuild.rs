@@ -1,4 +1,4 @@
-//! `gauntlet report RESULTS.json [--out DIR]`: every view rebuilt from results.json alone
+//! What `gauntlet report RESULTS.json [--out DIR]` does: every view rebuilt from results.json alone
 //! (docs/reports.md). The histograms embedded in it are decoded and checked against the figures
 //! beside them first, so a damaged file is refused rather than reported.
 //!
@@ -7,7 +7,6 @@
 //! interval per key spanning the run.
 
 use super::hlog::{self, HlogStream};
-use crate::cli::ReportArgs;
 use crate::error::{Error, Result};
 use crate::metrics::{Summary, hist};
 use crate::plan::phase::Phase;
@@ -15,9 +14,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-pub fn run(args: &ReportArgs) -> Result<()> {
-    let summary = read_checked(&args.results)?;
-    let out = args.out.clone().unwrap_or_else(|| folder_of(&args.results));
+/// Every view of `results` rebuilt into `out` (default: the folder results.json is in): the
+/// summary read back, and the files written.
+pub fn rebuild(results: &Path, out: Option<&Path>) -> Result<(Summary, Vec<PathBuf>)> {
+    let summary = read_checked(results)?;
+    let out = out.map_or_else(|| folder_of(results), Path::to_path_buf);
     let fail = |e: std::io::Error| Error::Run(format!("cannot write to {}: {e}", out.display()));
     let mut files = super::write_all(&out, &summary).map_err(fail)?;
     let log = out.join(hlog::FILE_NAME);
@@ -25,15 +26,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         write_hlog(&log, &summary).map_err(fail)?;
         files.push(log);
     }
-    let mut stdout = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut stdout, super::render_table(&summary).as_bytes());
-    for f in files {
-        let _ = writeln!(stdout, "wrote {}", f.display());
-    }
-    Ok(())
+    Ok((summary, files))
 }
-
-use std::io::Write as _;
 
 /// results.json read back, its histograms checked: bad input (exit 2) otherwise.
 pub fn read_checked(path: &Path) -> Result<Summary> {

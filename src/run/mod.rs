@@ -4,7 +4,6 @@
 pub mod backends;
 pub mod mocks;
 
-use crate::cli::RunArgs;
 use crate::driver::baseline;
 use crate::driver::engine::{Engine, Record, Setup, Target};
 use crate::driver::procstat;
@@ -21,10 +20,10 @@ use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
 use crate::plan::schedule::Schedule;
 use crate::report::hlog::{self, HlogStream, Intervals};
-use crate::scenario::{self, Endpoint as GatewayEndpoint, Gateway, Model, Scenario};
+use crate::scenario::budget::expr::Budget;
+use crate::scenario::{Gateway, Model, Scenario};
 use backends::MockBackends;
 use mocks::Mocks;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,19 +32,28 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Name prefix of the driver runtime's threads (resource accounting reads it).
+/// What a run is asked to do besides its scenario.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--duration`, `--rate-scale`, `--seed`.
+    pub overrides: Overrides,
+    /// The scenario's budgets and those of the command line.
+    pub budgets: Vec<Budget>,
+    /// The run folder.
+    pub out: PathBuf,
+    /// junit.xml written here too.
+    pub junit: Option<PathBuf>,
+    /// The progress line on the terminal.
+    pub progress: bool,
+}
 
-pub fn run(args: &RunArgs) -> Result<()> {
-    let mut s = scenario::load(&args.scenario)?;
-    if let Some(url) = &args.gateway_url {
-        s.gateway = Gateway::Url(Box::new(GatewayEndpoint {
-            url: url.clone(),
-            ..GatewayEndpoint::default()
-        }));
-    }
-    let version = supported(&s, args)?;
-    let budgets = crate::scenario::budget::scope::with_flags(&s, &args.budget)?;
-    let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
+/// Runs scenario `s` (checked: [`supported`] first) and writes its reports; `Err` carries the
+/// exit code (a failed budget, an interrupted run, a gateway that died).
+pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
+    let s = s.clone();
+    let version = s.protocol;
+    let budgets = &opts.budgets;
+    let overrides = opts.overrides;
     let plan = Arc::new(Plan::build(&s, overrides)?);
     let baseline_plan = match s.baseline {
         Some(b) => Some(Arc::new(baseline::plan(&s, b, &overrides)?)),
@@ -56,7 +64,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     procstat::raise_nofile_limit();
     // Absolute: a launched gateway runs in its own working directory and is handed paths in it.
-    let out = std::path::absolute(out_dir(args, &s))
+    let out = std::path::absolute(&opts.out)
         .map_err(|e| Error::Run(format!("cannot resolve the output folder: {e}")))?;
     let started_at = SystemTime::now();
     let mut mocks = Mocks::start(&s, plan.seed)?;
@@ -68,7 +76,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         .build()
         .map_err(|e| Error::Run(format!("cannot start the driver runtime: {e}")))?;
     let interrupted = Arc::new(AtomicBool::new(false));
-    let progress = !args.quiet && std::io::stdout().is_terminal();
+    let progress = opts.progress;
     let driven = rt.block_on(drive(
         &s,
         Plans {
@@ -126,8 +134,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     summary.windows = mocks.fault_windows(&plan);
     summary.phases = PhaseSpan::of(&plan.phases, plan.duration);
-    summary.verdicts = crate::verdict::evaluate(&budgets, &summary);
-    write_reports(&out, &summary, args.junit.as_deref())?;
+    summary.verdicts = crate::verdict::evaluate(budgets, &summary);
+    write_reports(&out, &summary, opts.junit.as_deref())?;
     if partial {
         return Err(Error::Interrupted);
     }
@@ -168,8 +176,8 @@ fn failed_budgets(summary: &Summary) -> Result<()> {
 /// The reference gateway's own account of the run, before it stops: its `/status` as
 /// status.json in the run folder, and the `gauntlet status` lines on the terminal.
 fn status_snapshot(rt: &tokio::runtime::Runtime, up: &lifecycle::Up, out: &std::path::Path) {
-    let read = crate::refgate::cli::status_url(up.url())
-        .and_then(|uri| rt.block_on(crate::refgate::cli::fetch(uri)));
+    let read = crate::refgate::status::status_url(up.url())
+        .and_then(|uri| rt.block_on(crate::refgate::status::fetch(uri)));
     let doc = match read {
         Ok(doc) => doc,
         Err(e) => {
@@ -213,7 +221,7 @@ fn note_teardown(recorder: &mut Recorder, t: &lifecycle::Teardown) {
 }
 
 /// Sections a later part of gauntlet executes are refused clearly, never ignored.
-fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
+pub fn supported(s: &Scenario) -> Result<()> {
     let not_yet = |what: &str| Err(Error::Input(format!("{what} is not supported yet")));
     // Stdio servers get their faults over the back-channel, whose address travels in their
     // environment: set by the driver (`gateway: none`) or by a launched gateway's rendered
@@ -238,16 +246,11 @@ fn supported(s: &Scenario, args: &RunArgs) -> Result<ProtocolChoice> {
             f.kind.name()
         ));
     }
-    if args.ledger.is_some() {
-        return not_yet("--ledger for a run");
-    }
-    Ok(s.protocol)
+    Ok(())
 }
 
-fn out_dir(args: &RunArgs, s: &Scenario) -> PathBuf {
-    if let Some(d) = &args.out {
-        return d.clone();
-    }
+/// `reports/<scenario>-<date>-<time>`: where a run's reports go unless told otherwise.
+pub fn default_out_dir(s: &Scenario) -> PathBuf {
     let stamp: String = crate::metrics::summary::rfc3339_utc(SystemTime::now())
         .chars()
         .filter(|c| c.is_ascii_digit())
@@ -322,7 +325,7 @@ async fn drive(
     let watcher = {
         let (stop, interrupted) = (stop.clone(), interrupted.clone());
         tokio::spawn(async move {
-            crate::mock::cli::wait_for_signal().await;
+            crate::signal::wait_for_signal().await;
             interrupted.store(true, Ordering::Release);
             stop.cancel();
         })

@@ -1,14 +1,15 @@
 //! `gauntlet mock CATALOG… [--listen ADDR] [--stdio] [--control ADDR] [--write-config FILE]
 //! [--ledger FILE]`.
 
-use super::{Mock, serve_http};
 use crate::catalog::Catalog;
 use crate::cli::MockArgs;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RawWriter};
 use crate::mcp::protocol::Version;
 use crate::mcp::session::Session;
-pub use crate::net::loopback_addr;
+use crate::mock::{Mock, serve_http};
+use crate::net::loopback_addr;
+use crate::signal::wait_for_signal;
 use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -215,7 +216,7 @@ async fn serve_control(
         .local_addr()
         .map_err(|e| Error::Run(format!("cannot read the bound address: {e}")))?;
     println!("control at http://{local}");
-    let control = super::control::Control::new(mocks);
+    let control = crate::mock::control::Control::new(mocks);
     Ok(tokio::spawn(control.serve(l, shutdown)))
 }
 
@@ -233,22 +234,6 @@ fn write_config(path: &Path, names: &[&str], urls: &[&str]) -> Result<()> {
     let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     std::fs::write(path, text + "\n")
         .map_err(|e| Error::Input(format!("cannot write {}: {e}", path.display())))
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn wait_for_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }
 
 /// What a stdio mock needs to link to its run.
@@ -287,15 +272,15 @@ async fn serve_stdio(mock: &Mock, linked: Option<Linked>, startup: Option<Durati
     let ready_at = startup.and_then(|d| mock.server.faults.starts_cold(d, true));
     let shutdown = CancellationToken::new();
     let session = Session::new(None, Version::LATEST_SESSION);
-    let link: Option<Arc<super::linked::StdioTarget>> = match linked {
+    let link: Option<Arc<crate::mock::linked::StdioTarget>> = match linked {
         Some(l) => {
             let (link, faults) = Link::connect(l.addr, mock.name(), l.spawn_ns)
                 .await
                 .map_err(|e| Error::Run(format!("cannot reach the run at {}: {e}", l.addr)))?;
-            let target = super::linked::StdioTarget::new(mock.clone(), session.clone(), link);
-            super::linked::report_calls(l.lines, l.forward, Arc::downgrade(&target))
+            let target = crate::mock::linked::StdioTarget::new(mock.clone(), session.clone(), link);
+            crate::mock::linked::report_calls(l.lines, l.forward, Arc::downgrade(&target))
                 .map_err(|e| Error::Run(format!("cannot start a thread: {e}")))?;
-            tokio::spawn(super::linked::run_faults(
+            tokio::spawn(crate::mock::linked::run_faults(
                 target.clone(),
                 faults,
                 shutdown.clone(),
