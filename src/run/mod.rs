@@ -2,10 +2,14 @@
 //! written — also when interrupted (marked partial, exit 130).
 
 pub mod backends;
+pub mod gateway_watch;
 pub mod mocks;
+pub mod progress;
+pub mod record;
+pub mod stream;
 
 use crate::driver::baseline;
-use crate::driver::engine::{Engine, Record, Setup, Target};
+use crate::driver::engine::{Engine, Setup, Target};
 use crate::driver::procstat;
 use crate::driver::sessions::{InitRecord, open_mock_targets, open_sessions};
 use crate::error::{Error, Result};
@@ -18,16 +22,16 @@ use crate::metrics::derive::{Backends, DeriveSetup};
 use crate::metrics::summary::{PhaseSpan, Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
-use crate::plan::schedule::Schedule;
-use crate::report::hlog::{self, HlogStream, Intervals};
 use crate::scenario::budget::expr::Budget;
 use crate::scenario::{Gateway, Model, Scenario};
 use backends::MockBackends;
 use mocks::Mocks;
+use record::{Watch, record};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
+use stream::Stream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -507,205 +511,5 @@ async fn close(engine: Arc<Engine>) {
                 let _ = tokio::time::timeout(Duration::from_secs(3), c.close()).await;
             }
         }
-    }
-}
-
-/// What the recorder task watches besides the samples.
-struct Watch {
-    t0: Instant,
-    done: CancellationToken,
-    progress: bool,
-    plan: Arc<Plan>,
-    /// A launched gateway: its tree's RSS, CPU and processes every second, and its exit.
-    gateway_pid: Option<u32>,
-    stream: Stream,
-}
-
-/// The views written while the run goes: latency.hlog, flushed every second.
-struct Stream {
-    hlog: HlogStream,
-    intervals: Intervals,
-    t0: Instant,
-    flushed: Duration,
-}
-
-impl Stream {
-    fn open(
-        out: &std::path::Path,
-        t0: Instant,
-        s: &Scenario,
-        keys: &[(String, String)],
-        open_model: bool,
-    ) -> Result<Stream> {
-        let path = out.join(hlog::FILE_NAME);
-        let fail = |e: std::io::Error| Error::Run(format!("cannot write {}: {e}", path.display()));
-        std::fs::create_dir_all(out).map_err(fail)?;
-        let at_t0 = SystemTime::now() + t0.saturating_duration_since(Instant::now());
-        Ok(Stream {
-            hlog: HlogStream::create(&path, at_t0, &s.name).map_err(fail)?,
-            intervals: Intervals::new(keys, open_model),
-            t0,
-            flushed: Duration::ZERO,
-        })
-    }
-
-    fn flush(&mut self) {
-        let now = self.t0.elapsed();
-        self.hlog.write(self.intervals.take(), self.flushed, now);
-        self.flushed = now;
-    }
-
-    fn finish(mut self) {
-        self.flush();
-        if let Err(e) = self.hlog.finish() {
-            eprintln!("warning: {} is incomplete: {e}", hlog::FILE_NAME);
-        }
-    }
-}
-
-/// The recorder task: samples in, process figures every second, a progress line on a terminal.
-async fn record(
-    mut rx: mpsc::UnboundedReceiver<Record>,
-    mut recorder: Recorder,
-    mut w: Watch,
-) -> Recorder {
-    let t0 = w.t0;
-    let mut tick = tokio::time::interval_at(t0 + Duration::from_secs(1), Duration::from_secs(1));
-    let prefixes = [crate::driver::THREAD_NAME, mocks::THREAD_NAME];
-    let mut cpu = procstat::cpu_by_thread_prefix(&prefixes);
-    let mut gw = GatewayWatch::new(w.gateway_pid);
-    let mut last = std::time::Instant::now();
-    let mut live = Live::default();
-    loop {
-        tokio::select! {
-            r = rx.recv() => match r {
-                Some(r) => add(&mut recorder, &mut live, &mut w.stream, r),
-                None => break,
-            },
-            _ = tick.tick() => {
-                let now = procstat::cpu_by_thread_prefix(&prefixes);
-                let wall = last.elapsed().as_secs_f64().max(1e-3);
-                let pct = |i: usize| 100.0 * (now[i].saturating_sub(cpu[i])).as_secs_f64() / wall;
-                let second = (t0.elapsed().as_secs() as i64) - 1;
-                recorder.record_process(second, pct(0), pct(1), procstat::rss_bytes());
-                gw.tick(&mut recorder, second, wall, t0);
-                w.stream.flush();
-                (cpu, last) = (now, std::time::Instant::now());
-                if w.progress {
-                    live.print(t0.elapsed(), &w.plan);
-                }
-            }
-            _ = w.done.cancelled() => {
-                while let Ok(r) = rx.try_recv() {
-                    add(&mut recorder, &mut live, &mut w.stream, r);
-                }
-                break;
-            }
-        }
-    }
-    if w.progress {
-        eprintln!();
-    }
-    w.stream.finish();
-    recorder
-}
-
-/// A launched gateway, seen from /proc once a second.
-struct GatewayWatch {
-    pid: Option<u32>,
-    cpu_ticks: u64,
-    exited: bool,
-}
-
-impl GatewayWatch {
-    fn new(pid: Option<u32>) -> GatewayWatch {
-        let cpu_ticks = pid.map_or(0, |p| crate::gateway::process::usage(p).cpu_ticks);
-        GatewayWatch {
-            pid,
-            cpu_ticks,
-            exited: false,
-        }
-    }
-
-    fn tick(&mut self, recorder: &mut Recorder, second: i64, wall_s: f64, t0: Instant) {
-        let Some(pid) = self.pid else { return };
-        let u = crate::gateway::process::usage(pid);
-        let ticks = u.cpu_ticks.saturating_sub(self.cpu_ticks);
-        self.cpu_ticks = u.cpu_ticks.max(self.cpu_ticks);
-        let pct = 100.0 * ticks as f64 / procstat::clock_ticks_per_s() / wall_s;
-        recorder.record_gateway(second, pct, u.rss_bytes, u.processes, u.backends);
-        if !self.exited && !crate::gateway::process::alive(pid) {
-            self.exited = true;
-            recorder.add_event(&crate::sample::Event {
-                at_ns: t0.elapsed().as_nanos() as i64,
-                kind: crate::sample::EventKind::Note {
-                    text: "the gateway process exited".into(),
-                },
-            });
-        }
-    }
-}
-
-fn add(recorder: &mut Recorder, live: &mut Live, stream: &mut Stream, r: Record) {
-    match r {
-        Record::Sample(s) => {
-            live.add(&s);
-            stream.intervals.add(&s);
-            recorder.add(&s);
-        }
-        Record::Event(e) => recorder.add_event(&e),
-    }
-}
-
-/// The figures of the progress line, for the last second.
-#[derive(Default)]
-struct Live {
-    calls: u64,
-    errors: u64,
-    latencies_us: Vec<u64>,
-}
-
-impl Live {
-    fn add(&mut self, s: &crate::sample::Sample) {
-        self.calls += 1;
-        if s.outcome.is_ok() {
-            if self.latencies_us.len() < 100_000 {
-                self.latencies_us
-                    .push((s.latency_from_intended_ns().max(0) / 1000) as u64);
-            }
-        } else {
-            self.errors += 1;
-        }
-    }
-
-    fn print(&mut self, elapsed: Duration, plan: &Plan) {
-        self.latencies_us.sort_unstable();
-        let p99 = self
-            .latencies_us
-            .get(
-                (self.latencies_us.len() * 99 / 100).min(self.latencies_us.len().saturating_sub(1)),
-            )
-            .map_or("-".to_string(), |us| {
-                format!("{:.1}ms", *us as f64 / 1000.0)
-            });
-        let errors = if self.calls == 0 {
-            0.0
-        } else {
-            100.0 * self.errors as f64 / self.calls as f64
-        };
-        let total = match &plan.schedule {
-            Schedule::Open(o) => o.end(),
-            Schedule::Closed { duration, .. } => *duration,
-        };
-        eprint!(
-            "\r{:>5.0}s/{:.0}s  {:<9} {:>7} calls/s  p99 {:>8}  errors {:>5.1}%   ",
-            elapsed.as_secs_f64(),
-            total.as_secs_f64(),
-            plan.phase_at(elapsed).to_string(),
-            self.calls,
-            p99,
-            errors
-        );
-        *self = Live::default();
     }
 }
