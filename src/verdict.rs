@@ -19,7 +19,7 @@
 //! its verdict says `estimated`.
 
 use crate::metrics::Summary;
-use crate::metrics::derived::{Quality, Verdict};
+use crate::metrics::figures::{Quality, Verdict};
 use crate::metrics::hist;
 use crate::metrics::summary::CallStats;
 use crate::plan::phase::Phase;
@@ -470,7 +470,7 @@ fn propagation(s: &Summary) -> Figure {
 mod tests {
     use super::*;
     use crate::mcp::outcome::Outcome;
-    use crate::metrics::derived::{BlastRadius, CacheHits, Capacity, ColdStart, Recovery};
+    use crate::metrics::figures::{BlastRadius, CacheHits, Capacity, ColdStart, Recovery};
     use crate::metrics::summary::Propagation;
     use crate::metrics::{Recorder, RunMeta};
     use crate::sample::Sample;

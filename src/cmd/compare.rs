@@ -2,7 +2,7 @@
 //! the comparison printed, the overlay page written, exit 1 on a regression.
 
 use crate::cli::CompareArgs;
-use crate::compare::{self, Verdict};
+use crate::compare::{self, Change};
 use crate::error::{Error, Result};
 use crate::report::html::compare_page;
 use crate::report::json::write_atomic;
@@ -30,7 +30,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     }
     let regressions: Vec<String> = rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
+        .filter(|r| r.verdict == Change::Regression)
         .map(|r| format!("{} {}", r.key, r.metric))
         .collect();
     if regressions.is_empty() {

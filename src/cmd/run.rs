@@ -6,15 +6,15 @@ use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::plan::build::Overrides;
 use crate::run::{self, Options};
-use crate::scenario::{self, Endpoint as GatewayEndpoint, Gateway};
+use crate::scenario::{self, Gateway, GatewayAtUrl};
 use std::io::IsTerminal;
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let mut s = scenario::load(&args.scenario)?;
     if let Some(url) = &args.gateway_url {
-        s.gateway = Gateway::Url(Box::new(GatewayEndpoint {
+        s.gateway = Gateway::Url(Box::new(GatewayAtUrl {
             url: url.clone(),
-            ..GatewayEndpoint::default()
+            ..GatewayAtUrl::default()
         }));
     }
     run::supported(&s)?;

@@ -36,7 +36,7 @@ enum Worse {
 
 /// What the comparison says of one key and metric.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum Change {
     Regression,
     Improvement,
     /// Within the threshold, or not significant.
@@ -55,7 +55,7 @@ pub struct Row {
     pub new: Option<f64>,
     /// The one-sided p-value of "new is worse", when tested.
     pub p: Option<f64>,
-    pub verdict: Verdict,
+    pub verdict: Change,
 }
 
 /// Every row of the comparison of `new` against `base`.
@@ -69,7 +69,7 @@ pub fn compare(base: &Summary, new: &Summary, threshold: f64) -> Result<Vec<Row>
     let tests = rows.iter().filter(|r| r.p.is_some()).count().max(1);
     let level = ALPHA / tests as f64;
     for r in &mut rows {
-        if let (Some(p), Verdict::Unchanged) = (r.p, &r.verdict) {
+        if let (Some(p), Change::Unchanged) = (r.p, &r.verdict) {
             r.verdict = judge(r, p, level, threshold);
         }
     }
@@ -88,9 +88,9 @@ fn common_servers(base: &Summary, new: &Summary) -> Vec<String> {
 }
 
 /// Regression, improvement or unchanged, once the p-value is known.
-fn judge(r: &Row, p: f64, level: f64, threshold: f64) -> Verdict {
+fn judge(r: &Row, p: f64, level: f64, threshold: f64) -> Change {
     let (Some(b), Some(n)) = (r.base, r.new) else {
-        return Verdict::Unchanged;
+        return Change::Unchanged;
     };
     let worse = worse_of(r.metric);
     let beyond = |from: f64, to: f64| match r.metric {
@@ -101,11 +101,11 @@ fn judge(r: &Row, p: f64, level: f64, threshold: f64) -> Verdict {
         },
     };
     if beyond(b, n) && p < level {
-        Verdict::Regression
+        Change::Regression
     } else if beyond(n, b) {
-        Verdict::Improvement
+        Change::Improvement
     } else {
-        Verdict::Unchanged
+        Change::Unchanged
     }
 }
 
@@ -147,10 +147,10 @@ fn server_rows(base: &Summary, new: &Summary, server: &str) -> Result<Vec<Row>> 
             base: hb[i],
             new: hn[i],
             p: None,
-            verdict: Verdict::Unchanged,
+            verdict: Change::Unchanged,
         };
         if xs.len() < MIN_INTERVALS || ys.len() < MIN_INTERVALS {
-            row.verdict = Verdict::Untested(format!(
+            row.verdict = Change::Untested(format!(
                 "{} and {} steady seconds; {MIN_INTERVALS} needed",
                 xs.len(),
                 ys.len()
@@ -243,11 +243,11 @@ fn cache_rows(base: &Summary, new: &Summary) -> Vec<Row> {
             base: b.rate,
             new: n.rate,
             p: None,
-            verdict: Verdict::Unchanged,
+            verdict: Change::Unchanged,
         };
         match (b.hits, n.hits) {
             (Some(bh), Some(nh)) => row.p = stats::proportion_lower(bh, b.ok, nh, n.ok),
-            _ => row.verdict = Verdict::Untested("a cache figure is unavailable".into()),
+            _ => row.verdict = Change::Untested("a cache figure is unavailable".into()),
         }
         rows.push(row);
     }
@@ -272,7 +272,7 @@ fn recovery_rows(base: &Summary, new: &Summary) -> Vec<Row> {
             base: b.recovery_ms,
             new: n.recovery_ms,
             p: None,
-            verdict: Verdict::Untested("one value per run: shown, never flagged".into()),
+            verdict: Change::Untested("one value per run: shown, never flagged".into()),
         });
     }
     rows
@@ -291,10 +291,10 @@ pub fn render(rows: &[Row], threshold: f64) -> String {
             change(r),
             r.p.map_or("-".into(), |p| format!("{p:.2e}")),
             match &r.verdict {
-                Verdict::Regression => "REGRESSION".into(),
-                Verdict::Improvement => "improved".into(),
-                Verdict::Unchanged => "~".into(),
-                Verdict::Untested(why) => format!("untested: {why}"),
+                Change::Regression => "REGRESSION".into(),
+                Change::Improvement => "improved".into(),
+                Change::Unchanged => "~".into(),
+                Change::Untested(why) => format!("untested: {why}"),
             },
         ]);
     }
@@ -315,7 +315,7 @@ pub fn render(rows: &[Row], threshold: f64) -> String {
     }
     let n = rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
+        .filter(|r| r.verdict == Change::Regression)
         .count();
     let _ = writeln!(
         out,

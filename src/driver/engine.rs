@@ -28,7 +28,7 @@ pub enum Record {
 }
 
 /// Where calls for one server go: its sessions.
-pub struct Target {
+pub struct SessionPool {
     pub server: String,
     pub sessions: Vec<Arc<Conn>>,
     /// The revision and transport its sessions speak.
@@ -39,7 +39,7 @@ pub struct Target {
 
 pub struct Engine {
     pub plan: Arc<Plan>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<SessionPool>,
     /// For each key: (target index, the tool's name at the target).
     pub routes: Vec<(usize, String)>,
     pub t0: Instant,
@@ -70,7 +70,7 @@ fn ns_since(t0: Instant, t: Instant) -> i64 {
 /// What an engine runs.
 pub struct Setup {
     pub plan: Arc<Plan>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<SessionPool>,
     /// For each key: (target index, the tool's name at the target).
     pub routes: Vec<(usize, String)>,
     pub t0: Instant,

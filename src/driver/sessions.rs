@@ -1,7 +1,7 @@
 //! Opening a run's sessions before t = 0, each measured as `session_init`: every session of a
 //! target concurrently, `protocol: auto` probed once per target.
 
-use super::engine::{Record, Target};
+use super::engine::{Record, SessionPool};
 use crate::mcp::client::{CallFailure, HttpClient};
 use crate::mcp::conn::{self, Conn, Endpoint, INIT_TIMEOUT, Want};
 use crate::mcp::protocol::ProtocolChoice;
@@ -56,7 +56,7 @@ pub async fn open_sessions(
     choice: ProtocolChoice,
     headers: &HeaderMap,
     inits: &mut Vec<InitRecord>,
-) -> Result<Target, String> {
+) -> Result<SessionPool, String> {
     let open = |i: u32, want| async move {
         let started = Instant::now();
         let r = open_one(client, endpoint, want, headers).await;
@@ -103,7 +103,7 @@ pub async fn open_sessions(
         return Err(format!("cannot open a session with `{server}`: {e}"));
     }
     let reached = sessions.first().map(|c| c.reached());
-    Ok(Target {
+    Ok(SessionPool {
         server: server.to_string(),
         sessions,
         reached,
@@ -119,7 +119,7 @@ pub async fn open_mock_targets(
     sessions: u32,
     choice: ProtocolChoice,
     inits: &mut Vec<InitRecord>,
-) -> crate::error::Result<(Vec<Target>, Vec<(usize, String)>)> {
+) -> crate::error::Result<(Vec<SessionPool>, Vec<(usize, String)>)> {
     let mut targets = Vec::new();
     for (name, ep) in endpoints {
         let t = open_sessions(client, name, ep, sessions, choice, &HeaderMap::new(), inits)

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// What a fault acts on: a mock server.
-pub trait Target: Send + Sync + 'static {
+pub trait FaultTarget: Send + Sync + 'static {
     /// Its faults now.
     fn live(&self) -> &Live;
     /// Forgets every session (404 for the old ids).
@@ -76,7 +76,7 @@ fn steps(occurrences: &[Scheduled]) -> Vec<(Duration, Edge, usize)> {
 
 /// One server's occurrences being run.
 pub struct Runner {
-    target: Arc<dyn Target>,
+    target: Arc<dyn FaultTarget>,
     occurrences: Vec<Scheduled>,
     actual: Arc<Mutex<Vec<Actual>>>,
     /// Occurrences started and not yet ended.
@@ -88,7 +88,7 @@ pub struct Runner {
 impl Runner {
     /// `actual` gets one entry per occurrence, filled in as they happen.
     pub fn new(
-        target: Arc<dyn Target>,
+        target: Arc<dyn FaultTarget>,
         occurrences: Vec<Scheduled>,
         actual: Arc<Mutex<Vec<Actual>>>,
     ) -> Runner {
@@ -220,7 +220,7 @@ mod tests {
         }
     }
 
-    impl Target for Fake {
+    impl FaultTarget for Fake {
         fn live(&self) -> &Live {
             &self.live
         }

@@ -3,9 +3,9 @@
 //! initialize again. Connections, the port and everything else are untouched. A point event
 //! (`for:` is not needed; given, it changes nothing).
 
-use super::runner::Target;
+use super::runner::FaultTarget;
 
 /// What happens at the fault's time.
-pub fn apply(target: &dyn Target) {
+pub fn apply(target: &dyn FaultTarget) {
     target.forget_sessions();
 }

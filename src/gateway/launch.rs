@@ -201,7 +201,7 @@ pub fn run_setup(setup: &[Vec<String>], dir: &Path, log: &Path) -> Result<()> {
 }
 
 /// Where the gateway is reached and what it must list.
-pub struct Target<'a> {
+pub struct ReadyProbe<'a> {
     pub client: &'a HttpClient,
     pub url: &'a str,
     pub choice: ProtocolChoice,
@@ -242,7 +242,7 @@ pub fn wanted(s: &Scenario, keys: &[(String, String)], only: Option<&str>) -> Ve
 
 /// The gateway's names for the wanted tools, from its tools/list.
 pub fn names_from(
-    t: &Target<'_>,
+    t: &ReadyProbe<'_>,
     listed: &[Listed],
 ) -> std::result::Result<(NameMap, How), Vec<Problem>> {
     match t.tool_names {
@@ -276,7 +276,7 @@ const ATTEMPT: Duration = Duration::from_secs(5);
 /// Waits until the gateway answers (connects; runs `setup` once it does) and lists what
 /// `ready` asks for, or until `timeout`. `gw`: the process, checked for an early exit.
 pub async fn wait_ready(
-    t: &Target<'_>,
+    t: &ReadyProbe<'_>,
     mut gw: Option<&mut Gateway>,
     ready: ReadyTools,
     timeout: Duration,
@@ -324,7 +324,7 @@ pub async fn wait_ready(
 }
 
 async fn wait_tools(
-    t: &Target<'_>,
+    t: &ReadyProbe<'_>,
     conn: &Conn,
     ready: ReadyTools,
     deadline: Instant,

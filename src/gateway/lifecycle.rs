@@ -23,7 +23,7 @@ const RUNNING_READY_TIMEOUT: Duration = Duration::from_secs(10);
 const GRACE: Duration = Duration::from_secs(5);
 
 /// A gateway for this run.
-pub struct Up {
+pub struct GatewayUnderTest {
     pub process: Option<Gateway>,
     /// The argv it was started with (empty for a gateway already running).
     command: Vec<String>,
@@ -87,10 +87,14 @@ fn backends(endpoints: &[(String, Endpoint)]) -> Vec<(String, Backend)> {
 
 /// Brings the scenario's gateway up: launched (its files in `out/gateway/`, its output in
 /// `out/gateway.log`) or already running. `None` for `gateway: none`.
-pub fn bring_up(s: &Scenario, endpoints: &[(String, Endpoint)], out: &Path) -> Result<Option<Up>> {
+pub fn bring_up(
+    s: &Scenario,
+    endpoints: &[(String, Endpoint)],
+    out: &Path,
+) -> Result<Option<GatewayUnderTest>> {
     match &s.gateway {
         GatewaySection::Launch(l) => launch_one(s, l, endpoints, out).map(Some),
-        GatewaySection::Url(e) => Ok(Some(Up {
+        GatewaySection::Url(e) => Ok(Some(GatewayUnderTest {
             process: None,
             command: Vec::new(),
             names: Vec::new(),
@@ -125,7 +129,7 @@ fn builtin(
     spec: &BuiltinSpec,
     endpoints: &[(String, Endpoint)],
     out: &Path,
-) -> Result<Up> {
+) -> Result<GatewayUnderTest> {
     process::become_subreaper();
     let dir = out.join("gateway");
     std::fs::create_dir_all(&dir)
@@ -160,7 +164,7 @@ fn builtin(
         log: &out.join("gateway.log"),
     })
     .map_err(Error::Run)?;
-    Ok(Up {
+    Ok(GatewayUnderTest {
         process: Some(gw),
         command: argv,
         names: Vec::new(),
@@ -209,14 +213,14 @@ fn launch_one(
     l: &Launch,
     endpoints: &[(String, Endpoint)],
     out: &Path,
-) -> Result<Up> {
+) -> Result<GatewayUnderTest> {
     process::become_subreaper();
     let dir = out.join("gateway");
     let p: Prepared = launch::prepare(s, l, backends(endpoints), &dir)?;
     std::fs::create_dir_all(out)
         .map_err(|e| Error::Run(format!("cannot create {}: {e}", out.display())))?;
     let gw = launch::spawn(&p, &out.join("gateway.log"))?;
-    Ok(Up {
+    Ok(GatewayUnderTest {
         process: Some(gw),
         command: p.argv.clone(),
         names: Vec::new(),
@@ -232,7 +236,7 @@ fn launch_one(
     })
 }
 
-impl Up {
+impl GatewayUnderTest {
     /// Where the driver finds it and how long to wait, beside the process (to watch it).
     pub fn parts(&mut self) -> (At<'_>, Option<&mut Gateway>) {
         let at = At {

@@ -2,7 +2,7 @@
 //! tool the plan calls, and route each key. One endpoint for every server, or one per server
 //! when the gateway routes by path (`server_url:`). The driver opens the sessions.
 
-use super::launch::{self, Target as Wanting};
+use super::launch::{self, ReadyProbe};
 use super::names::How;
 use super::process::Gateway;
 use crate::error::Result;
@@ -76,7 +76,7 @@ pub async fn ready(
     let mut setup = at.setup;
     for (name, url, only) in &endpoints {
         let wanted = launch::wanted(s, keys, only.as_deref());
-        let t = Wanting {
+        let t = ReadyProbe {
             client,
             url,
             choice,

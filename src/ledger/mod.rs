@@ -34,7 +34,7 @@ const METHODS: &[&str] = &[
 /// How a mock answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "code")]
-pub enum Outcome {
+pub enum Answered {
     Ok,
     ToolError,
     RpcError(i32),
@@ -78,7 +78,7 @@ struct Entry<'a> {
     #[serde(flatten)]
     arrival: &'a Arrival,
     service_ns: u64,
-    outcome: Outcome,
+    outcome: Answered,
 }
 
 /// Per-tool counters.
@@ -259,7 +259,7 @@ impl Ledger {
     }
 
     /// Counts how a request was answered.
-    pub fn finish(&self, ticket: &Ticket, service_ns: u64, outcome: Outcome) {
+    pub fn finish(&self, ticket: &Ticket, service_ns: u64, outcome: Answered) {
         let a = &ticket.arrival;
         if a.method == "tools/call" {
             let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -268,12 +268,12 @@ impl Ledger {
                 None => &mut g.other_tools,
             };
             match outcome {
-                Outcome::Ok => c.ok += 1,
-                Outcome::ToolError => c.tool_error += 1,
-                Outcome::RpcError(_) => c.rpc_error += 1,
-                Outcome::HttpError(_) => c.http_error += 1,
-                Outcome::Cancelled => c.cancelled += 1,
-                Outcome::Abandoned => c.abandoned += 1,
+                Answered::Ok => c.ok += 1,
+                Answered::ToolError => c.tool_error += 1,
+                Answered::RpcError(_) => c.rpc_error += 1,
+                Answered::HttpError(_) => c.http_error += 1,
+                Answered::Cancelled => c.cancelled += 1,
+                Answered::Abandoned => c.abandoned += 1,
             }
             c.service_us_sum += service_ns / 1000;
         }
@@ -416,7 +416,7 @@ mod tests {
         l.set_issued(0..100);
         for id in [1, 2, 2, 3, 3, 3, 500] {
             let t = l.arrive(call(Some(id), "a"));
-            l.finish(&t, 1000, Outcome::Ok);
+            l.finish(&t, 1000, Answered::Ok);
         }
         let s = l.snapshot();
         assert_eq!(s.call_ids.distinct, 3);
@@ -454,7 +454,7 @@ mod tests {
             let mut c = call(id, tool);
             c.args_hash = h;
             let t = l.arrive(c);
-            l.finish(&t, 1000, Outcome::Ok);
+            l.finish(&t, 1000, Answered::Ok);
         }
         assert_eq!(
             (l.seen_count(4), l.seen_count(5), l.seen_count(500)),

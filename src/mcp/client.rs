@@ -6,11 +6,11 @@
 //! "input_required"` is `Protocol(Unexpected)`, since the driver declares no client
 //! capabilities).
 //!
-//! [`HttpClient`] is a pooled HTTP/1.1 client (cheap to clone); a [`Session`] is one MCP session
-//! over it: [`Session::connect`] does the handshake, [`Session::call`] sends one request and
+//! [`HttpClient`] is a pooled HTTP/1.1 client (cheap to clone); an [`HttpSession`] is one MCP session
+//! over it: [`HttpSession::connect`] does the handshake, [`HttpSession::call`] sends one request and
 //! ends in exactly one [`Outcome`] (docs/architecture.md, "The wire layer"). Nothing is retried: a
-//! 404 marks the session as lost ([`Session::needs_reinit`]) and the caller decides when to
-//! [`Session::reinit`].
+//! 404 marks the session as lost ([`HttpSession::needs_reinit`]) and the caller decides when to
+//! [`HttpSession::reinit`].
 //!
 //! How an answer is classified, in order:
 //!
@@ -114,8 +114,8 @@ pub struct CallResult {
     /// A hash ([`crate::hash::fnv`]) of the data version the result carried in
     /// `_meta["dev.gauntlet/data-version"]`.
     pub data_version: Option<u64>,
-    /// The JSON-RPC result, only when it was asked for ([`Session::call_with_result`],
-    /// [`Session::request`]) and the call got one (`Ok` or `ToolError`); for `RpcError`, the
+    /// The JSON-RPC result, only when it was asked for ([`HttpSession::call_with_result`],
+    /// [`HttpSession::request`]) and the call got one (`Ok` or `ToolError`); for `RpcError`, the
     /// error object (code, message, data).
     pub result: Option<Value>,
 }
@@ -885,7 +885,7 @@ const REINITIALIZING: u8 = 2;
 
 /// One MCP session over Streamable HTTP (session era). Shared by reference between the tasks
 /// that call through it (`&self` everywhere); no lock is held across an await.
-pub struct Session {
+pub struct HttpSession {
     client: HttpClient,
     uri: Uri,
     host: HeaderValue,
@@ -896,11 +896,11 @@ pub struct Session {
     state: AtomicU8,
 }
 
-impl fmt::Debug for Session {
+impl fmt::Debug for HttpSession {
     // Not the extra headers: they may hold credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = self.current();
-        f.debug_struct("Session")
+        f.debug_struct("HttpSession")
             .field("url", &self.uri)
             .field("version", &e.version)
             .field("session_id", &e.id)
@@ -913,19 +913,19 @@ fn failure(outcome: Outcome, what: &str) -> CallFailure {
     CallFailure::new(outcome, what)
 }
 
-impl Session {
+impl HttpSession {
     /// Opens a session at `url` (`http://host:port/path`): POST initialize asking for
     /// `version` (the server may choose another session-era revision; the session keeps the
     /// one it chose), reads `Mcp-Session-Id`, then sends notifications/initialized (2xx
     /// expected). `headers` go on every request. Each of the two steps may take up to
-    /// `timeout` (kept for [`Session::reinit`]).
+    /// `timeout` (kept for [`HttpSession::reinit`]).
     pub async fn connect(
         client: &HttpClient,
         url: &str,
         version: Version,
         headers: HeaderMap,
         timeout: Duration,
-    ) -> Result<Session, CallFailure> {
+    ) -> Result<HttpSession, CallFailure> {
         if version.era() == Era::LegacySse {
             return Err(failure(
                 Outcome::ClientError,
@@ -949,7 +949,7 @@ impl Session {
             })
             .and_then(|h| HeaderValue::from_str(&h).ok())
             .ok_or_else(|| failure(Outcome::ClientError, &format!("`{url}` names no host")))?;
-        let session = Session {
+        let session = HttpSession {
             client: client.clone(),
             uri,
             host,
@@ -1153,7 +1153,7 @@ impl Session {
             .await
     }
 
-    /// [`Session::call`], keeping the result.
+    /// [`HttpSession::call`], keeping the result.
     pub async fn call_with_result(
         &self,
         method: &str,
@@ -1358,14 +1358,14 @@ pub trait Requester {
     ) -> impl Future<Output = CallResult> + Send;
 }
 
-impl Requester for Session {
+impl Requester for HttpSession {
     fn request(
         &self,
         method: &str,
         params: Value,
         timeout: Duration,
     ) -> impl Future<Output = CallResult> + Send {
-        Session::request(self, method, params, timeout)
+        HttpSession::request(self, method, params, timeout)
     }
 }
 

@@ -2,7 +2,7 @@
 //! opened as a revision says or as `protocol: auto` finds (the backward-compatibility probe of
 //! the 2026-07-28 revision).
 
-use super::client::{CallFailure, CallMeta, CallResult, HttpClient, Session, list_tools};
+use super::client::{CallFailure, CallMeta, CallResult, HttpClient, HttpSession, list_tools};
 use super::client_legacy::LegacySession;
 use super::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use super::outcome::Outcome;
@@ -31,7 +31,7 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(30);
 // Sessions live behind an Arc for the whole run; the size difference does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Conn {
-    Http(Session),
+    Http(HttpSession),
     /// 2024-11-05 HTTP+SSE.
     Legacy(LegacySession),
     Stdio(StdioSession),
@@ -188,7 +188,7 @@ pub async fn open(
                 .await
                 .map(Conn::Legacy)
         }
-        Endpoint::Http(url) => Session::connect(client, url, version, headers.clone(), timeout)
+        Endpoint::Http(url) => HttpSession::connect(client, url, version, headers.clone(), timeout)
             .await
             .map(Conn::Http),
         Endpoint::Stdio { argv, env } => {
@@ -226,7 +226,7 @@ async fn open_auto(
                 .map(Conn::Stdio);
         }
     };
-    let connect = |v| Session::connect(client, url, v, headers.clone(), timeout);
+    let connect = |v| HttpSession::connect(client, url, v, headers.clone(), timeout);
     let modern = match connect(Version::V2026_07_28).await {
         Ok(s) => return Ok(Conn::Http(s)),
         Err(e) => e,

@@ -18,7 +18,7 @@
 //! versions per data-change window.
 
 use super::derive::{Backends, Call, DeriveSetup};
-use super::derived::{CacheHits, Quality, Retries, Routing, StaleRead};
+use super::figures::{CacheHits, Quality, Retries, Routing, StaleRead};
 use super::summary::Summary;
 use crate::mcp::outcome::Outcome;
 use crate::plan::phase::Phase;

@@ -4,7 +4,7 @@
 //! ≤ 1% and p99 ≤ `p99_max`. The capacity is the rate of the highest step that held.
 
 use super::derive::{Call, DeriveSetup, StepSpec};
-use super::derived::{Capacity, CapacityStep, Quality};
+use super::figures::{Capacity, CapacityStep, Quality};
 use super::hist::{self, Latency};
 use super::recorder::{LatencyRule, round3};
 use super::summary::Summary;

@@ -8,7 +8,7 @@
 //! there. The process events (spawn, ready, exit, with their pids) come from the summary.
 
 use super::derive::{Call, DeriveSetup};
-use super::derived::{ColdStart, ColdStarts, Quality};
+use super::figures::{ColdStart, ColdStarts, Quality};
 use super::hist::{self, Latency, us_to_ms};
 use super::recorder::{LatencyRule, round3};
 use super::summary::{EventEntryKind, Summary};

@@ -18,7 +18,7 @@ use super::cache::CacheAcc;
 use super::capacity::CapacityAcc;
 use super::classify::Classifier;
 use super::cold::ColdAcc;
-use super::derived::Derived;
+use super::figures::Derived;
 use super::overhead::OverheadAcc;
 use super::recovery::WindowsAcc;
 use super::summary::Summary;

@@ -5,7 +5,7 @@
 //!   base64 V2 compressed encoding embedded in results.json.
 //! - [`recorder`]: [`Recorder::add`] in O(1) amortised; [`Recorder::finish`] → [`Summary`].
 //! - [`series`]: the per-second series by intended start, with memory flat in run length.
-//! - [`summary`]: the results.json contract; [`derived`]: its derived figures and verdicts.
+//! - [`summary`]: the results.json contract; [`figures`]: its derived figures and verdicts.
 //! - [`derive`]: calls classified ([`classify`]) and fed to one accumulator per figure:
 //!   [`cache`], [`recovery`], [`cold`], [`capacity`], [`overhead`].
 
@@ -14,7 +14,7 @@ pub mod capacity;
 pub mod classify;
 pub mod cold;
 pub mod derive;
-pub mod derived;
+pub mod figures;
 pub mod hist;
 pub mod overhead;
 pub mod recorder;

@@ -5,7 +5,7 @@
 //! had a baseline; otherwise unavailable.
 
 use super::derive::{Call, DeriveSetup};
-use super::derived::{Overhead, Quality};
+use super::figures::{Overhead, Quality};
 use super::hist::{self, Latency};
 use super::recorder::{LatencyRule, round3};
 use super::summary::{CallStats, Summary};

@@ -13,7 +13,7 @@
 //! the per-second process figures, and the events.
 
 use super::derive::{DeriveSetup, DeriveState};
-use super::derived::Derived;
+use super::figures::Derived;
 use super::hist::{self, Latency, ns_to_us};
 use super::series::{Series, SeriesState};
 use super::summary::{

@@ -42,7 +42,7 @@
 //! numbers.
 
 use super::derive::{Call, DeriveSetup, WindowSpec};
-use super::derived::{BlastOther, BlastRadius, During, Quality, Recovery};
+use super::figures::{BlastOther, BlastRadius, During, Quality, Recovery};
 use super::hist::{self, HIGHEST_US, LOWEST_US, us_to_ms};
 use super::recorder::LatencyRule;
 use super::summary::Summary;

@@ -74,10 +74,10 @@ pub struct Summary {
     pub phases: Vec<PhaseSpan>,
     /// The derived figures (docs/metrics.md).
     #[serde(default)]
-    pub derived: super::derived::Derived,
+    pub derived: super::figures::Derived,
     /// One per budget, in the order written (scenario first, then `--budget`).
     #[serde(default)]
-    pub verdicts: Vec<super::derived::Verdict>,
+    pub verdicts: Vec<super::figures::Verdict>,
 }
 
 /// The gateway under test: how it was reached, its names for the scenario's tools, and how

@@ -246,7 +246,7 @@ impl Control {
         };
         m.entry("at").or_insert_with(|| json!("0s"));
         let text = Value::Object(m).to_string();
-        crate::scenario::check::fault(&text, &self.checked, Path::new("body"))
+        crate::scenario::validate::fault(&text, &self.checked, Path::new("body"))
             .map_err(|e| e.to_string())
     }
 

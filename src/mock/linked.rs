@@ -10,7 +10,7 @@
 use super::Mock;
 use crate::clock;
 use crate::fault::backchannel::{FromMock, Link, Planned, ToMock, Unmarked};
-use crate::fault::runner::{Runner, Target};
+use crate::fault::runner::{FaultTarget, Runner};
 use crate::fault::{Live, Scheduled};
 use crate::mcp::jsonrpc::{Message, Notification};
 use crate::mcp::session::Session;
@@ -130,7 +130,7 @@ impl StdioTarget {
     }
 }
 
-impl Target for StdioTarget {
+impl FaultTarget for StdioTarget {
     fn live(&self) -> &Live {
         &self.mock.server.faults
     }
@@ -204,7 +204,8 @@ fn schedule(mock: &Mock, faults: &[Planned]) -> Vec<Scheduled> {
             f.extend(spec.clone());
         }
         let text = fault.to_string();
-        match crate::scenario::check::fault(&text, std::slice::from_ref(&server), "run".as_ref()) {
+        match crate::scenario::validate::fault(&text, std::slice::from_ref(&server), "run".as_ref())
+        {
             Ok(f) => out.push(Scheduled {
                 window: p.window,
                 fault: p.fault,

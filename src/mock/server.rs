@@ -8,7 +8,7 @@ use crate::catalog::{Catalog, ContentTemplate, Failure, ResponseMode, Tool};
 use crate::clock;
 use crate::dist::{mix, unit};
 use crate::hash;
-use crate::ledger::{Arrival, Ledger, Outcome, Ticket};
+use crate::ledger::{Answered, Arrival, Ledger, Ticket};
 use crate::mcp::jsonrpc::{ErrorObject, Notification, Request};
 use crate::mcp::paging;
 use crate::mcp::protocol::{LogLevel, meta};
@@ -85,8 +85,8 @@ impl MockServer {
     /// Answers a request that needs no waiting; counts it in the ledger.
     fn immediate(&self, ticket: Ticket, result: Result<Value, ErrorObject>) -> Handled {
         let outcome = match &result {
-            Ok(_) => Outcome::Ok,
-            Err(e) => Outcome::RpcError(e.code),
+            Ok(_) => Answered::Ok,
+            Err(e) => Answered::RpcError(e.code),
         };
         let service = clock::now_ns().saturating_sub(ticket.arrival.arrival_ns);
         self.ledger.finish(&ticket, service, outcome);
@@ -363,9 +363,9 @@ impl Drop for Call {
         if let Some(t) = self.ticket.take() {
             let cancelled = self.cancel.as_ref().is_some_and(|c| c.is_cancelled());
             let outcome = if cancelled {
-                Outcome::Cancelled
+                Answered::Cancelled
             } else {
-                Outcome::Abandoned
+                Answered::Abandoned
             };
             let service = clock::now_ns().saturating_sub(t.arrival.arrival_ns);
             self.ledger.finish(&t, service, outcome);
@@ -432,7 +432,7 @@ impl Call {
 
 /// Builds the answer: the planned failure, or the tool's result with the service time in
 /// `_meta`.
-fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> (Reply, Outcome) {
+fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> (Reply, Answered) {
     let result = |content: Vec<Value>, is_error: bool, structured: Option<Value>| {
         let mut r = Map::new();
         r.insert("content".into(), Value::Array(content));
@@ -449,7 +449,7 @@ fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> 
     match failure {
         Some(Failure::Rpc { code, message }) => (
             Reply::err(ErrorObject::new(code, message)),
-            Outcome::RpcError(code),
+            Answered::RpcError(code),
         ),
         Some(Failure::Http {
             status,
@@ -462,7 +462,7 @@ fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> 
                     retry_after_s,
                 }),
             },
-            Outcome::HttpError(status),
+            Answered::HttpError(status),
         ),
         Some(Failure::ToolError(message)) => (
             Reply::ok(result(
@@ -470,7 +470,7 @@ fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> 
                 true,
                 None,
             )),
-            Outcome::ToolError,
+            Answered::ToolError,
         ),
         None => {
             let content = tool
@@ -483,9 +483,9 @@ fn answer(tool: &Tool, ctx: &Ctx, failure: Option<Failure>, service_ns: u64) -> 
                 .collect();
             let structured = tool.structured.as_ref().map(|s| s.render(ctx));
             let outcome = if tool.is_error {
-                Outcome::ToolError
+                Answered::ToolError
             } else {
-                Outcome::Ok
+                Answered::Ok
             };
             (
                 Reply::ok(result(content, tool.is_error, structured)),

@@ -22,12 +22,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// A started backend: its link, and the token that stops what watches it.
-pub struct Up {
+pub struct Started {
     pub link: Link,
     stop: CancellationToken,
 }
 
-impl Drop for Up {
+impl Drop for Started {
     fn drop(&mut self) {
         self.stop.cancel();
     }
@@ -39,7 +39,7 @@ enum Slot {
     Starting {
         attempt: u64,
     },
-    Up(Arc<Up>),
+    Up(Arc<Started>),
     Failed {
         attempt: u64,
         error: String,
@@ -140,7 +140,7 @@ pub struct Backend {
 /// A started backend in use by one call; the backend counts it as busy until it drops.
 pub struct Lease<'a> {
     backend: &'a Backend,
-    pub up: Arc<Up>,
+    pub up: Arc<Started>,
 }
 
 impl Drop for Lease<'_> {
@@ -281,7 +281,7 @@ impl Backend {
         let next = match opened {
             Ok(link) if !self.closing.load(Ordering::Acquire) => {
                 let http = matches!(link, Link::Http(_));
-                let up = Arc::new(Up {
+                let up = Arc::new(Started {
                     link,
                     stop: stop.clone(),
                 });
@@ -400,7 +400,7 @@ impl Backend {
     }
 
     /// Initializes the backend session again after a 404 (once, however many calls saw it).
-    async fn reinit(&self, up: &Up) -> bool {
+    async fn reinit(&self, up: &Started) -> bool {
         let _one = self.reinit_lock.lock().await;
         if !up.link.needs_reinit() {
             return true;
@@ -422,7 +422,7 @@ impl Backend {
     }
 
     /// Forgets a link whose stream ended; the next call starts the server again.
-    fn discard(&self, up: &Arc<Up>) {
+    fn discard(&self, up: &Arc<Started>) {
         let mut s = lock(&self.slot);
         if matches!(&*s, Slot::Up(cur) if Arc::ptr_eq(cur, up)) {
             *s = Slot::Idle;
@@ -451,7 +451,7 @@ impl Backend {
     }
 
     /// The started link, if the server is up (nothing is started).
-    pub fn current(&self) -> Option<Arc<Up>> {
+    pub fn current(&self) -> Option<Arc<Started>> {
         match &*lock(&self.slot) {
             Slot::Up(up) => Some(up.clone()),
             _ => None,

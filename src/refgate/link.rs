@@ -6,7 +6,7 @@
 
 use super::config::{Lists, Transport};
 use super::trace::Trace;
-use crate::mcp::client::{CallFailure, CallResult, HttpClient, Session};
+use crate::mcp::client::{CallFailure, CallResult, HttpClient, HttpSession};
 use crate::mcp::client_legacy::LegacySession;
 use crate::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use crate::mcp::outcome::{Outcome, TransportError};
@@ -26,7 +26,7 @@ const MAX_PAGES: usize = 1000;
 // One per backend, behind an Arc: the size difference does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Link {
-    Http(Session),
+    Http(HttpSession),
     Legacy(LegacySession),
     Stdio(StdioSession),
 }
@@ -71,7 +71,7 @@ impl Link {
         match t {
             Transport::Http { url, headers } => {
                 let h = headers_of(headers)?;
-                Session::connect(client, url, Version::LATEST_SESSION, h, timeout)
+                HttpSession::connect(client, url, Version::LATEST_SESSION, h, timeout)
                     .await
                     .map(Link::Http)
             }
@@ -230,7 +230,7 @@ impl Link {
 /// up on a server that offers no stream (405).
 pub async fn watch_http(
     client: HttpClient,
-    link: Weak<super::backend::Up>,
+    link: Weak<super::backend::Started>,
     on: OnNotification,
     stop: CancellationToken,
 ) {
@@ -270,7 +270,7 @@ enum Stream {
     Failed,
 }
 
-fn stream_request(s: &Session) -> Option<Request<Full<Bytes>>> {
+fn stream_request(s: &HttpSession) -> Option<Request<Full<Bytes>>> {
     let sid = HeaderValue::from_str(&s.session_id()?).ok()?;
     let mut req = Request::new(Full::new(Bytes::new()));
     *req.method_mut() = Method::GET;

@@ -2,7 +2,7 @@
 //! (fault window) and `derived.csv` (one row per derived figure): RFC 4180 CSV written with std — fields quoted when they hold a comma, a quote or a line break; null
 //! figures are empty cells; `\n` line ends.
 
-use crate::metrics::derived::Quality;
+use crate::metrics::figures::Quality;
 use crate::metrics::summary::{CallStats, SecondStats};
 use crate::metrics::{OUTCOME_CLASSES, Summary};
 use std::borrow::Cow;
@@ -365,7 +365,7 @@ mod tests {
 
     fn summary_with_derived() -> Summary {
         use crate::metrics::Recorder;
-        use crate::metrics::derived::{BlastRadius, CacheHits, Recovery};
+        use crate::metrics::figures::{BlastRadius, CacheHits, Recovery};
         let meta = crate::metrics::testkit::run_meta(1);
         let mut s = Recorder::new(Vec::new(), true, std::time::Duration::from_secs(1)).finish(meta);
         s.derived.cache.push(CacheHits {

@@ -19,7 +19,7 @@ mod figures;
 pub use compare::compare_page;
 
 use crate::metrics::Summary;
-use crate::metrics::derived::{Quality, Verdict};
+use crate::metrics::figures::{Quality, Verdict};
 use crate::metrics::summary::{CallStats, DRIVER_CPU_LIMIT_PCT, SEND_LAG_P99_LIMIT_MS};
 use std::fmt::Write;
 

@@ -4,7 +4,7 @@
 //! broke without opening results.json.
 
 use crate::metrics::Summary;
-use crate::metrics::derived::{Quality, Verdict};
+use crate::metrics::figures::{Quality, Verdict};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::io;
 

@@ -4,7 +4,7 @@
 
 use super::ms;
 use crate::metrics::Summary;
-use crate::metrics::derived::Quality;
+use crate::metrics::figures::Quality;
 use crate::verdict::steady_headline;
 use std::fmt::Write;
 

@@ -21,7 +21,7 @@ pub mod markdown;
 pub mod rebuild;
 
 use crate::metrics::Summary;
-use crate::metrics::derived::{Quality, Verdict};
+use crate::metrics::figures::{Quality, Verdict};
 use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -122,7 +122,7 @@ impl Backends for MockBackends {
 mod tests {
     use super::*;
     use crate::fault::backchannel::Unmarked;
-    use crate::ledger::{Arrival, Outcome};
+    use crate::ledger::{Answered, Arrival};
 
     fn arrive(l: &Ledger, id: Option<u64>, args_hash: u64) {
         let t = l.arrive(Arrival {
@@ -134,7 +134,7 @@ mod tests {
             session: None,
             arrival_ns: 0,
         });
-        l.finish(&t, 0, Outcome::Ok);
+        l.finish(&t, 0, Answered::Ok);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod record;
 pub mod stream;
 
 use crate::driver::baseline;
-use crate::driver::engine::{Engine, Setup, Target};
+use crate::driver::engine::{Engine, SessionPool, Setup};
 use crate::driver::procstat;
 use crate::driver::sessions::{InitRecord, open_mock_targets, open_sessions};
 use crate::error::{Error, Result};
@@ -97,7 +97,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
     if let Some(up) = gateway.as_ref().filter(|g| g.builtin) {
         status_snapshot(&rt, up, &out);
     }
-    let teardown = gateway.as_mut().map(lifecycle::Up::tear_down);
+    let teardown = gateway.as_mut().map(lifecycle::GatewayUnderTest::tear_down);
     mocks.stop();
     drop(rt);
     let Driven {
@@ -179,7 +179,11 @@ fn failed_budgets(summary: &Summary) -> Result<()> {
 
 /// The reference gateway's own account of the run, before it stops: its `/status` as
 /// status.json in the run folder, and the `gauntlet status` lines on the terminal.
-fn status_snapshot(rt: &tokio::runtime::Runtime, up: &lifecycle::Up, out: &std::path::Path) {
+fn status_snapshot(
+    rt: &tokio::runtime::Runtime,
+    up: &lifecycle::GatewayUnderTest,
+    out: &std::path::Path,
+) {
     let read = crate::refgate::status::status_url(up.url())
         .and_then(|uri| rt.block_on(crate::refgate::status::fetch(uri)));
     let doc = match read {
@@ -314,7 +318,7 @@ async fn drive(
     s: &Scenario,
     plans: Plans,
     mocks: &Mocks,
-    mut gateway: Option<&mut lifecycle::Up>,
+    mut gateway: Option<&mut lifecycle::GatewayUnderTest>,
     version: ProtocolChoice,
     interrupted: Arc<AtomicBool>,
     progress: bool,
@@ -447,7 +451,7 @@ fn served(mocks: &Mocks) -> Vec<ProtocolServed> {
     out
 }
 
-fn protocol_used(t: &Target) -> Option<ProtocolUsed> {
+fn protocol_used(t: &SessionPool) -> Option<ProtocolUsed> {
     let r = t.reached?;
     Some(ProtocolUsed {
         target: t.server.clone(),
@@ -465,10 +469,10 @@ async fn connect(
     s: &Scenario,
     plan: &Plan,
     mocks: &Mocks,
-    gateway: Option<&mut lifecycle::Up>,
+    gateway: Option<&mut lifecycle::GatewayUnderTest>,
     client: &HttpClient,
     version: ProtocolChoice,
-) -> Result<(Vec<Target>, Routes, Vec<InitRecord>)> {
+) -> Result<(Vec<SessionPool>, Routes, Vec<InitRecord>)> {
     let mut inits = Vec::new();
     if let Some(up) = gateway {
         let (at, process) = up.parts();

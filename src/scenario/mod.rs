@@ -4,15 +4,15 @@
 //! |---|---|
 //! | [`spec`] | serde types that mirror the file (unknown keys are errors) |
 //! | [`fault`] | [`FaultKind`]: a fault's kind and settings, serialized as the file writes it |
-//! | [`check`] | everything serde cannot see: names, catalogues, tools, times, budgets |
+//! | [`validate`] | everything serde cannot see: names, catalogues, tools, times, budgets |
 //!
 //! Every mistake is reported at its place (`file:line:col`), with what is allowed; paths in a
 //! scenario are relative to the scenario file.
 
 pub mod budget;
-pub mod check;
 pub mod fault;
 pub mod spec;
+pub mod validate;
 
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
@@ -86,12 +86,12 @@ pub enum Gateway {
     /// A gateway gauntlet launches.
     Launch(Box<Launch>),
     /// A gateway already running.
-    Url(Box<Endpoint>),
+    Url(Box<GatewayAtUrl>),
 }
 
 /// How to reach a gateway and name its tools.
 #[derive(Debug, Clone, Default)]
-pub struct Endpoint {
+pub struct GatewayAtUrl {
     pub url: String,
     pub headers: BTreeMap<String, String>,
     pub server_url: Option<String>,
@@ -110,7 +110,7 @@ pub struct Launch {
     pub config: Option<ConfigFormat>,
     pub env: BTreeMap<String, String>,
     pub setup: Vec<Vec<String>>,
-    pub endpoint: Endpoint,
+    pub endpoint: GatewayAtUrl,
     pub ready_tools: ReadyTools,
     pub ready_timeout: Duration,
 }
@@ -193,5 +193,5 @@ impl Scenario {
 
 /// Reads and checks a scenario file.
 pub fn load(path: &std::path::Path) -> Result<Scenario, crate::error::Error> {
-    check::load(path)
+    validate::load(path)
 }

@@ -1,6 +1,6 @@
 //! The scenario file as written (docs/scenario.md): serde types that mirror the YAML. Unknown keys
 //! are errors; values that can be wrong in ways serde cannot see keep their location (`Spanned`)
-//! for [`super::check`].
+//! for [`super::validate`].
 
 pub use crate::catalog::{ErrorSpec, RpcSpec};
 use crate::dist::DurationDist;

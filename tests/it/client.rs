@@ -5,7 +5,7 @@
 
 use crate::inproc::{Srv, start};
 use gauntlet::mcp::client::{
-    CallMeta, CallResult, HttpClient, MAX_ANSWER, Session, list_tools, traceparent,
+    CallMeta, CallResult, HttpClient, HttpSession, MAX_ANSWER, list_tools, traceparent,
 };
 use gauntlet::mcp::client_stdio::{StderrTo, StdioCommand, StdioSession};
 use gauntlet::mcp::outcome::{Outcome, ProtocolError, TransportError};
@@ -31,8 +31,8 @@ fn tool(name: &str, args: Value) -> Value {
     json!({ "name": name, "arguments": args })
 }
 
-async fn session(url: &str) -> Session {
-    Session::connect(
+async fn session(url: &str) -> HttpSession {
+    HttpSession::connect(
         &HttpClient::new(),
         url,
         Version::V2025_11_25,
@@ -43,7 +43,7 @@ async fn session(url: &str) -> Session {
     .unwrap_or_else(|e| panic!("connect {url}: {e}"))
 }
 
-async fn mock_session(catalog: &str) -> (Srv, Session) {
+async fn mock_session(catalog: &str) -> (Srv, HttpSession) {
     let srv = start(catalog).await;
     let s = session(&srv.url).await;
     (srv, s)
@@ -234,7 +234,7 @@ async fn extra_headers_are_sent() {
     let raw = raw_server(Mode::Answer).await;
     let mut h = HeaderMap::new();
     h.insert("authorization", HeaderValue::from_static("Bearer t"));
-    let s = Session::connect(&HttpClient::new(), &raw.url, Version::V2025_06_18, h, T)
+    let s = HttpSession::connect(&HttpClient::new(), &raw.url, Version::V2025_06_18, h, T)
         .await
         .expect("connect");
     assert_eq!(s.version(), Version::V2025_06_18);
@@ -301,7 +301,7 @@ async fn refused_on_connect() {
         l.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let e = Session::connect(
+    let e = HttpSession::connect(
         &HttpClient::new(),
         &url,
         Version::V2025_11_25,
@@ -319,7 +319,7 @@ async fn a_local_bind_failure_is_a_client_error() {
     // 192.0.2.1 (TEST-NET-1) is no address of this machine: binding to it fails with
     // EADDRNOTAVAIL before anything is sent.
     let client = HttpClient::with_options(8, Some("192.0.2.1".parse().unwrap()));
-    let e = Session::connect(&client, &srv.url, Version::V2025_11_25, HeaderMap::new(), T)
+    let e = HttpSession::connect(&client, &srv.url, Version::V2025_11_25, HeaderMap::new(), T)
         .await
         .expect_err("cannot bind");
     assert_eq!(e.outcome, Outcome::ClientError, "{e}");
@@ -980,7 +980,7 @@ async fn modern_session_requests_and_error_classes() {
         ),
     ];
     let (url, seen) = modern_raw(answers).await;
-    let s = Session::connect(
+    let s = HttpSession::connect(
         &HttpClient::new(),
         &url,
         Version::V2026_07_28,

@@ -6,7 +6,7 @@ use crate::common::{Output, run_with_timeout, runtime};
 use crate::common::{catalogue, gauntlet_bin, heavy, peer_program, python_mcp1, repo_root};
 use gauntlet::catalog::Catalog;
 use gauntlet::gateway::builtin::server_entry;
-use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, Session, list_tools};
+use gauntlet::mcp::client::{CallMeta, CallResult, HttpClient, HttpSession, list_tools};
 use gauntlet::mcp::client_legacy::LegacySession;
 use gauntlet::mcp::outcome::Outcome;
 use gauntlet::mcp::protocol::Version;
@@ -142,9 +142,9 @@ impl Drop for Gw {
     }
 }
 
-async fn session(url: &str) -> Session {
+async fn session(url: &str) -> HttpSession {
     let client = HttpClient::new();
-    Session::connect(
+    HttpSession::connect(
         &client,
         url,
         Version::LATEST_SESSION,
@@ -155,7 +155,7 @@ async fn session(url: &str) -> Session {
     .expect("a session with the gateway")
 }
 
-async fn call(s: &Session, tool: &str, args: Value, id: u64) -> CallResult {
+async fn call(s: &HttpSession, tool: &str, args: Value, id: u64) -> CallResult {
     let params = json!({"name": tool, "arguments": args});
     s.call_with_result("tools/call", params, CallMeta::new(7, id), T)
         .await
@@ -232,7 +232,7 @@ async fn gauntlets_client_reaches_http_sse_and_stdio_backends() {
         );
     }
     // The other eras: a 2026-07-28 client on /mcp, a 2024-11-05 client on /sse.
-    let modern = Session::connect(
+    let modern = HttpSession::connect(
         &HttpClient::new(),
         &g.url,
         Version::V2026_07_28,

@@ -3,7 +3,7 @@
 
 use super::figures::{merged, spectrum};
 use super::{STYLE, escape};
-use crate::compare::{Row, Verdict};
+use crate::compare::{Change, Row};
 use crate::metrics::Summary;
 use crate::report::charts::{self, LineChart, Series, XLabels};
 use std::fmt::Write;
@@ -25,7 +25,7 @@ pub fn compare_page(base: &Summary, new: &Summary, rows: &[Row]) -> String {
     );
     let regressions = rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
+        .filter(|r| r.verdict == Change::Regression)
         .count();
     let (class, word) = if regressions == 0 {
         ("pass", "NO REGRESSION")
@@ -89,10 +89,10 @@ fn table(rows: &[Row]) -> String {
     let num = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{x:.4}"));
     for r in rows {
         let verdict = match &r.verdict {
-            Verdict::Regression => "<span class=\"bad\">REGRESSION</span>".to_owned(),
-            Verdict::Improvement => "<span class=\"ok\">improved</span>".to_owned(),
-            Verdict::Unchanged => "~".to_owned(),
-            Verdict::Untested(why) => format!("untested: {}", escape(why)),
+            Change::Regression => "<span class=\"bad\">REGRESSION</span>".to_owned(),
+            Change::Improvement => "<span class=\"ok\">improved</span>".to_owned(),
+            Change::Unchanged => "~".to_owned(),
+            Change::Untested(why) => format!("untested: {}", escape(why)),
         };
         let _ = writeln!(
             out,

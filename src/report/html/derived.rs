@@ -4,7 +4,7 @@
 
 use super::{Cell, empty, escape, ms, n, pct, quality, section, t, table};
 use crate::metrics::Summary;
-use crate::metrics::derived::{BlastRadius, Quality, Recovery};
+use crate::metrics::figures::{BlastRadius, Quality, Recovery};
 use crate::metrics::summary::FaultWindow;
 use std::fmt::Write;
 
@@ -511,7 +511,7 @@ fn retries(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::derived::During;
+    use crate::metrics::figures::During;
 
     fn rec(quality: Quality, never: bool, recovery_ms: Option<f64>) -> Recovery {
         Recovery {

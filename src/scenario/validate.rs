@@ -307,7 +307,7 @@ impl Checker<'_> {
     }
 
     fn gateway_map(&mut self, m: &spec::GatewayMap, loc: Location) -> Gateway {
-        let endpoint = |url: String| Endpoint {
+        let endpoint = |url: String| GatewayAtUrl {
             url,
             headers: m.headers.clone(),
             server_url: m.server_url.as_ref().map(|s| s.value.clone()),
