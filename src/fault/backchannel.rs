@@ -17,7 +17,7 @@
 //! A mock exits when its stdin or the back-channel closes; the run records a connection that
 //! ends without `exit` as an exit too (`back-channel closed`).
 
-use super::served::Served;
+use super::served::{Served, Unmarked};
 use crate::clock;
 use crate::sample::{Event, EventKind};
 use serde::{Deserialize, Serialize};
@@ -66,14 +66,6 @@ pub enum FromMock {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
-}
-
-/// Calls without a call id of one tool and arguments hash, in one report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Unmarked {
-    pub tool: String,
-    pub args_hash: u64,
-    pub n: u64,
 }
 
 /// What the run tells a mock.

@@ -7,7 +7,7 @@
 //! work, so the service time the mock reports includes it.
 
 use super::draw;
-use super::live::Hold;
+use super::hold::Hold;
 use crate::dist::DurationDist;
 use crate::scenario::spec::LatencyFaultSpec;
 use serde::{Serialize, Serializer};

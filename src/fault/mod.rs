@@ -29,6 +29,7 @@ pub mod crash;
 pub mod data_change;
 pub mod errors;
 pub mod flapping;
+pub mod hold;
 pub mod latency;
 pub mod list_change;
 pub mod live;
@@ -38,6 +39,7 @@ pub mod runner;
 pub mod served;
 pub mod session_loss;
 pub mod slow_start;
+pub mod target;
 
 use crate::dist::{mix, unit};
 use crate::scenario::FaultKind;

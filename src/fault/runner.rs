@@ -9,25 +9,14 @@
 //! one server (the control API starts one per fault added), as long as their window numbers
 //! differ.
 
-use super::{Live, Scheduled, flapping, outage, session_loss};
+use super::target::FaultTarget;
+use super::{Scheduled, flapping, outage, session_loss};
 use crate::mcp::gate::Reach;
 use crate::scenario::FaultKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// What a fault acts on: a mock server.
-pub trait FaultTarget: Send + Sync + 'static {
-    /// Its faults now.
-    fn live(&self) -> &Live;
-    /// Forgets every session (404 for the old ids).
-    fn forget_sessions(&self);
-    /// Tells every open stream that the tool list changed.
-    fn tools_changed(&self);
-    /// Ends the server's process (stdio servers; nothing for others).
-    fn crash(&self, _spec: crate::scenario::spec::CrashSpec) {}
-}
 
 /// When one occurrence really started and ended: nanoseconds from t = 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -204,6 +193,7 @@ fn ns_since(t0: Instant) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::live::Live;
     use crate::scenario::spec::{DataChangeSpec, LatencyFaultSpec, ListChangeSpec, OutageMode};
     use std::sync::atomic::{AtomicUsize, Ordering};
 

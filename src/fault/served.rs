@@ -1,13 +1,21 @@
 //! What the stdio mocks of a run served, as they report it over the back-channel
-//! ([`super::backchannel`]): per server, the call ids seen once and twice (sparse bitsets,
+//! (the back-channel): per server, the call ids seen once and twice (sparse bitsets,
 //! memory flat), counters like a ledger's, and the calls without an id per tool and arguments
 //! hash (bounded). The derivation looks calls up here as it does in in-process ledgers.
 
-use super::backchannel::Unmarked;
+use serde::{Deserialize, Serialize};
 use crate::ledger::ids::{Arrived, ISSUED, IdSet, KEY_CAP, KeyCounts};
 use crate::ledger::{CallIds, Snapshot};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+
+/// Calls without a call id of one tool and arguments hash, in one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmarked {
+    pub tool: String,
+    pub args_hash: u64,
+    pub n: u64,
+}
 
 /// Every stdio server's calls.
 #[derive(Default)]

@@ -3,7 +3,7 @@
 //! initialize again. Connections, the port and everything else are untouched. A point event
 //! (`for:` is not needed; given, it changes nothing).
 
-use super::runner::FaultTarget;
+use super::target::FaultTarget;
 
 /// What happens at the fault's time.
 pub fn apply(target: &dyn FaultTarget) {

@@ -9,8 +9,10 @@
 
 use super::Mock;
 use crate::clock;
-use crate::fault::backchannel::{FromMock, Link, Planned, ToMock, Unmarked};
-use crate::fault::runner::{FaultTarget, Runner};
+use crate::fault::backchannel::{FromMock, Link, Planned, ToMock};
+use crate::fault::served::Unmarked;
+use crate::fault::runner::Runner;
+use crate::fault::target::FaultTarget;
 use crate::fault::{Live, Scheduled};
 use crate::mcp::jsonrpc::{Message, Notification};
 use crate::mcp::session::Session;

@@ -76,7 +76,7 @@ pub async fn serve_http(mock: &Mock, listener: TcpListener, shutdown: Cancellati
 }
 
 /// What the fault runner acts on (src/fault/runner.rs).
-impl crate::fault::runner::FaultTarget for Mock {
+impl crate::fault::target::FaultTarget for Mock {
     fn live(&self) -> &crate::fault::Live {
         &self.server.faults
     }

@@ -121,7 +121,7 @@ impl Backends for MockBackends {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fault::backchannel::Unmarked;
+    use crate::fault::served::Unmarked;
     use crate::ledger::{Answered, Arrival};
 
     fn arrive(l: &Ledger, id: Option<u64>, args_hash: u64) {
