@@ -261,7 +261,6 @@ impl Live {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,9 @@
 //! memory flat), counters like a ledger's, and the calls without an id per tool and arguments
 //! hash (bounded). The derivation looks calls up here as it does in in-process ledgers.
 
-use serde::{Deserialize, Serialize};
 use crate::ledger::ids::{Arrived, ISSUED, IdSet, KEY_CAP, KeyCounts};
 use crate::ledger::{CallIds, Snapshot};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 

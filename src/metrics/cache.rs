@@ -17,7 +17,7 @@
 //! their ids did not decide (empty when every id reaches its backend), a bounded set of
 //! versions per data-change window.
 
-use super::derive::{Backends, Call, DeriveSetup};
+use super::classified::{Backends, Call, DeriveSetup};
 use super::figures::{CacheHits, Quality, Retries, Routing, StaleRead};
 use super::summary::Summary;
 use crate::mcp::outcome::Outcome;
@@ -235,7 +235,7 @@ impl CacheAcc {
         out.rate = out
             .hits
             .filter(|_| k.ok > 0)
-            .map(|h| super::recorder::round3(h as f64 / k.ok as f64));
+            .map(|h| super::hist::round3(h as f64 / k.ok as f64));
         out
     }
 
@@ -303,9 +303,7 @@ impl CacheAcc {
         let with_id = ids.distinct + ids.repeated + ids.extra_arrivals;
         out.quality = Quality::Exact;
         if ids.distinct > 0 {
-            out.amplification = Some(super::recorder::round3(
-                with_id as f64 / ids.distinct as f64,
-            ));
+            out.amplification = Some(super::hist::round3(with_id as f64 / ids.distinct as f64));
             if ids.missing > 0 {
                 out.quality = Quality::Estimated;
                 out.reason = Some(format!(
@@ -374,7 +372,7 @@ impl StaleAcc {
             ));
         }
         out.stale_calls = self.stale;
-        let ms = |ns: i64| super::recorder::round3(ns as f64 / 1e6);
+        let ms = |ns: i64| super::hist::round3(ns as f64 / 1e6);
         out.window_ms = Some(self.last_end_ns.map_or(0.0, |e| ms(e - self.at_ns)));
         out
     }
@@ -384,7 +382,7 @@ impl StaleAcc {
 mod tests {
     use super::*;
     use crate::ledger::{CallIds, Snapshot};
-    use crate::metrics::derive::WindowSpec;
+    use crate::metrics::classified::WindowSpec;
     use crate::sample::Sample;
     use std::collections::BTreeMap;
 

@@ -3,10 +3,11 @@
 //! HDR histogram per step) — and holds when it achieves ≥ 99% of what was offered with errors
 //! ≤ 1% and p99 ≤ `p99_max`. The capacity is the rate of the highest step that held.
 
-use super::derive::{Call, DeriveSetup, StepSpec};
+use super::classified::{Call, DeriveSetup, StepSpec};
 use super::figures::{Capacity, CapacityStep, Quality};
+use super::hist::round3;
 use super::hist::{self, Latency};
-use super::recorder::{LatencyRule, round3};
+use super::recorder::LatencyRule;
 use super::summary::Summary;
 use crate::mcp::outcome::Outcome;
 use crate::plan::phase::Phase;

@@ -4,7 +4,7 @@
 //! [`GRACE`] past theirs, then looked up in the backends' ledgers; [`Classifier::flush`] classifies
 //! the rest at the end. Memory: the calls of the last [`GRACE`].
 
-use super::derive::{Backends, Call, DeriveSetup};
+use super::classified::{Backends, Call, DeriveSetup};
 use crate::mcp::outcome::Outcome;
 use crate::sample::Sample;
 use std::collections::VecDeque;

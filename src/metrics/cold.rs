@@ -7,10 +7,11 @@
 //! [`MAX_EARLY`] — since the first call after a start and the calls queued behind it are
 //! there. The process events (spawn, ready, exit, with their pids) come from the summary.
 
-use super::derive::{Call, DeriveSetup};
+use super::classified::{Call, DeriveSetup};
 use super::figures::{ColdStart, ColdStarts, Quality};
+use super::hist::round3;
 use super::hist::{self, Latency, us_to_ms};
-use super::recorder::{LatencyRule, round3};
+use super::recorder::LatencyRule;
 use super::summary::{EventEntryKind, Summary};
 use crate::mcp::outcome::Outcome;
 use crate::plan::phase::Phase;

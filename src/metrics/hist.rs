@@ -112,6 +112,11 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, HistogramError> {
     Ok(Deserializer::new().deserialize(&mut bytes.as_slice())?)
 }
 
+/// A figure rounded to three decimals, as results.json writes it.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

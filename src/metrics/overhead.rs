@@ -4,10 +4,11 @@
 //! tool minus its `baseline` phase's (the same mix sent straight to the mocks), when the run
 //! had a baseline; otherwise unavailable.
 
-use super::derive::{Call, DeriveSetup};
+use super::classified::{Call, DeriveSetup};
 use super::figures::{Overhead, Quality};
+use super::hist::round3;
 use super::hist::{self, Latency};
-use super::recorder::{LatencyRule, round3};
+use super::recorder::LatencyRule;
 use super::summary::{CallStats, Summary};
 use crate::plan::phase::Phase;
 use hdrhistogram::Histogram;

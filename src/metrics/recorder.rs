@@ -12,9 +12,8 @@
 //! And for the run: a send-lag histogram (sent calls), the per-second [`Series`] per server,
 //! the per-second process figures, and the events.
 
-use super::derive::{DeriveSetup, DeriveState};
 use super::figures::Derived;
-use super::hist::{self, Latency, ns_to_us};
+use super::hist::{self, Latency, ns_to_us, round3};
 use super::series::{Series, SeriesState};
 use super::summary::{
     CallStats, EventEntry, EventEntryKind, GatewaySecond, LatencyHistogram, ProcessSecond,
@@ -33,6 +32,13 @@ pub const MAX_EVENTS: usize = 10_000;
 
 /// The server name of calls whose key is not in the key table.
 pub const UNKNOWN_SERVER: &str = "(unknown)";
+
+/// The derivation stage as the recorder feeds it (`derive::DeriveState`): every sample in,
+/// the figures out once the rest of the summary is known.
+pub trait Derivation: Send {
+    fn add(&mut self, s: &Sample);
+    fn finish(self: Box<Self>, summary: &Summary) -> Derived;
+}
 
 /// What the run knows about itself, for [`Recorder::finish`].
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +168,7 @@ pub struct Recorder {
     ok_calls: u64,
     ok_with_service_time: u64,
     /// The derived figures' accumulators ([`Recorder::derive_with`]).
-    derive: Option<DeriveState>,
+    derive: Option<Box<dyn Derivation>>,
 }
 
 impl Recorder {
@@ -203,8 +209,8 @@ impl Recorder {
     }
 
     /// Derives the figures of docs/metrics.md ([`super::derive`]) as calls arrive.
-    pub fn derive_with(mut self, setup: DeriveSetup) -> Recorder {
-        self.derive = Some(DeriveState::new(setup));
+    pub fn derive_with(mut self, derivation: Box<dyn Derivation>) -> Recorder {
+        self.derive = Some(derivation);
         self
     }
 
@@ -481,10 +487,6 @@ fn phase_rank(p: Phase) -> (u8, usize, u8) {
 /// Seconds from the first to the last intended start (a fallback phase length).
 fn span_secs(first_ns: i64, last_ns: i64) -> f64 {
     (i128::from(last_ns) - i128::from(first_ns)) as f64 / 1e9
-}
-
-pub(crate) fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

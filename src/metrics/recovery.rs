@@ -41,7 +41,7 @@
 //! yet the few seconds not judged yet plus one merged bucket. What is judged is kept as
 //! numbers.
 
-use super::derive::{Call, DeriveSetup, WindowSpec};
+use super::classified::{Call, DeriveSetup, WindowSpec};
 use super::figures::{BlastOther, BlastRadius, During, Quality, Recovery};
 use super::hist::{self, HIGHEST_US, LOWEST_US, us_to_ms};
 use super::recorder::LatencyRule;

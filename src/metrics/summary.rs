@@ -134,8 +134,7 @@ impl Propagation {
         with_traceparent: u64,
         ok: (u64, u64),
     ) -> Self {
-        let share =
-            |n: u64, of: u64| (of > 0).then(|| super::recorder::round3(n as f64 / of as f64));
+        let share = |n: u64, of: u64| (of > 0).then(|| super::hist::round3(n as f64 / of as f64));
         Propagation {
             backend_calls,
             with_call_id,

@@ -1,6 +1,6 @@
 //! Crafted calls and summaries for the accumulators' unit tests.
 
-use super::derive::{Call, DeriveSetup};
+use super::classified::{Call, DeriveSetup};
 use super::recorder::{Recorder, RunMeta};
 use super::summary::Summary;
 use crate::mcp::outcome::Outcome;

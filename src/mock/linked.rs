@@ -10,8 +10,8 @@
 use super::Mock;
 use crate::clock;
 use crate::fault::backchannel::{FromMock, Link, Planned, ToMock};
-use crate::fault::served::Unmarked;
 use crate::fault::runner::Runner;
+use crate::fault::served::Unmarked;
 use crate::fault::target::FaultTarget;
 use crate::fault::{Live, Scheduled};
 use crate::mcp::jsonrpc::{Message, Notification};

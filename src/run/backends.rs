@@ -5,7 +5,7 @@
 
 use crate::fault::served::Served;
 use crate::ledger::{CallIds, Ledger, Snapshot};
-use crate::metrics::derive::Backends;
+use crate::metrics::classified::Backends;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

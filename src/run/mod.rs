@@ -18,7 +18,8 @@ use crate::mcp::client::HttpClient;
 use crate::mcp::conn::Endpoint;
 use crate::mcp::protocol::Era;
 use crate::mcp::protocol::ProtocolChoice;
-use crate::metrics::derive::{Backends, DeriveSetup};
+use crate::metrics::classified::{Backends, DeriveSetup};
+use crate::metrics::derive::DeriveState;
 use crate::metrics::summary::{PhaseSpan, Propagation, ProtocolServed, ProtocolUsed};
 use crate::metrics::{Recorder, RunMeta, Summary, phase_lengths};
 use crate::plan::build::{Overrides, Plan};
@@ -367,8 +368,9 @@ async fn drive(
         }
     }
     let open = matches!(s.load.model, Model::Open { .. });
-    let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout)
-        .derive_with(DeriveSetup::of_run(s, &plan, Some(backends.clone())));
+    let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout).derive_with(Box::new(
+        DeriveState::new(DeriveSetup::of_run(s, &plan, Some(backends.clone()))),
+    ));
     let done = CancellationToken::new();
     let stream = Stream::open(&plans.out, t0, s, &plan.keys, open)?;
     let rec = tokio::spawn(record(
