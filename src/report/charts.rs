@@ -8,7 +8,7 @@
 //! fixed axis descriptions go through plotters; every string that came with the data is
 //! written here, through [`escape`].
 
-use super::html::escape;
+use super::html::markup::escape;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;

@@ -2,7 +2,7 @@
 //! (the base run thin, the new one thick, one colour per server), and the comparison's rows.
 
 use super::figures::{merged, spectrum};
-use super::{STYLE, escape};
+use super::markup::{STYLE, escape};
 use crate::compare::{Change, Row};
 use crate::metrics::Summary;
 use crate::report::charts::{self, LineChart, Series, XLabels};

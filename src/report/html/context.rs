@@ -1,7 +1,7 @@
 //! The context of a run in report.html: the gateway (how it was reached and started, its names
 //! for the scenario's tools), the protocols spoken, and the events.
 
-use super::{Cell, empty, escape, n, section, t, table};
+use super::markup::{Cell, empty, escape, n, section, t, table};
 use crate::metrics::Summary;
 use crate::metrics::summary::EventEntryKind;
 use std::fmt::Write;

@@ -2,7 +2,7 @@
 //! cold starts per server, propagation, and the rest (capacity, overhead, stale reads,
 //! routing, retries). A figure marked unavailable shows its reason instead of a number.
 
-use super::{Cell, empty, escape, ms, n, pct, quality, section, t, table};
+use super::markup::{Cell, empty, escape, ms, n, pct, quality, section, t, table};
 use crate::metrics::Summary;
 use crate::metrics::figures::{BlastRadius, Quality, Recovery};
 use crate::metrics::summary::FaultWindow;

@@ -2,7 +2,7 @@
 //! (HdrHistogram style), throughput, error rate and p99 over time, and the processes' memory
 //! and CPU, with the fault windows shaded.
 
-use super::{Cell, empty, escape, ms, n, section, t, table};
+use super::markup::{Cell, empty, escape, ms, n, section, t, table};
 use crate::metrics::hist::{self, Latency};
 use crate::metrics::summary::{FaultWindow, ProcessSecond, SecondStats};
 use crate::metrics::{Summary, summary::CallStats};
