@@ -3,7 +3,7 @@
 //! identity, the log level) out of `_meta` as they are read, into [`EraFields`].
 //!
 //! Those fields are the revision's transport-level information, like headers: the front end
-//! checks them ([`super::modern::check_meta`]) and the services never need them. Taking them out
+//! checks them (`modern::check_meta`) and the services never need them. Taking them out
 //! while parsing, instead of building them into `_meta` first, saves a stateless request the
 //! map and strings they would otherwise cost (and a `_meta` left empty is not kept at all).
 //! Everything else is read exactly as `serde_json::Value` reads it.
@@ -72,7 +72,7 @@ impl EraFields {
 
     /// The slot of `_meta` key `k`, if it is one of the fields.
     fn slot(&mut self, k: &str) -> Option<Slot<'_>> {
-        use super::modern::key;
+        use super::protocol::modern_key as key;
         Some(match k {
             key::PROTOCOL_VERSION => Slot::Revision(&mut self.protocol_version),
             key::CLIENT_CAPABILITIES => Slot::Value(&mut self.client_capabilities),

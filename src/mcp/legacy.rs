@@ -3,7 +3,7 @@
 //! the responses (and the calls' notifications) travel as `message` events on the stream. The
 //! session ends when the stream closes.
 
-use super::http::{Body, HeaderMeta, HttpFront, empty, read_body, rpc_error_status};
+use super::http_parts::{Body, HeaderMeta, HttpFront, empty, read_body, rpc_error_status};
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
 use super::protocol::{Version, negotiate};
 use super::service::{Notifier, Service, cancel_from, run_cancellable};
@@ -55,7 +55,7 @@ pub fn open<S: Service>(front: &Arc<HttpFront<S>>) -> http::Response<Body> {
         Some((Ok::<_, Infallible>(frame), (rx, guard)))
     });
     let body = StreamBody::new(futures_util::StreamExt::chain(head, events));
-    super::http::event_stream(BodyExt::boxed(body))
+    super::http_parts::event_stream(BodyExt::boxed(body))
 }
 
 fn session_id(query: Option<&str>) -> Option<&str> {
@@ -90,7 +90,7 @@ pub async fn post<S: Service>(
     match jsonrpc::parse(&bytes) {
         Err(f) => {
             let resp = jsonrpc::response_bytes(f.id.as_ref(), &Err(f.error));
-            return super::http::json(StatusCode::BAD_REQUEST, resp);
+            return super::http_parts::json(StatusCode::BAD_REQUEST, resp);
         }
         Ok(Incoming::Single(m)) => deliver(front, &session, m, &meta),
         Ok(Incoming::Batch(items)) => {

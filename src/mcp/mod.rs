@@ -8,6 +8,7 @@
 //! | [`service`] | the [`service::Service`] trait between a front end and what answers requests |
 //! | [`session`] | sessions: negotiated revision, log level, standalone streams, in-flight calls |
 //! | [`http`] | Streamable HTTP server on hyper 1: the session era and 2026-07-28 on one endpoint |
+//! | [`http_parts`] | what the HTTP front ends share: [`http_parts::HttpFront`], bodies, accepted types, responses |
 //! | [`legacy`] | the 2024-11-05 HTTP+SSE transport, server side (`GET /sse`, `POST /messages`) |
 //! | [`modern`] | the 2026-07-28 rules: per-request `_meta`, mirrored headers, `resultType`, listen streams |
 //! | `stateless` | Streamable HTTP server, 2026-07-28: one checked request per POST, no session |
@@ -32,6 +33,7 @@ pub mod conn;
 pub mod era_fields;
 pub mod gate;
 pub mod http;
+pub mod http_parts;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod modern;

@@ -11,23 +11,13 @@
 
 use super::era_fields::Revision;
 use super::jsonrpc::{ErrorObject, Notification, Request, RequestId, code as rpc, write_json};
-use super::protocol::{LogLevel, Version};
+use super::protocol::{LogLevel, Version, modern_key as key};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-
-/// `_meta` keys of the revision.
-pub mod key {
-    pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-    pub const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-    pub const CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
-    pub const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
-    pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
-    pub const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
-}
 
 /// Error codes the revision defines.
 pub mod code {

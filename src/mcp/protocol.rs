@@ -127,6 +127,16 @@ pub mod header_name {
     pub static CALL_ID: HeaderName = HeaderName::from_static(super::header::CALL_ID);
 }
 
+/// `_meta` keys the 2026-07-28 revision reserves.
+pub mod modern_key {
+    pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+    pub const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+    pub const CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+    pub const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+    pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+    pub const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+}
+
 /// `_meta` keys.
 pub mod meta {
     pub const CALL_ID: &str = "dev.gauntlet/call-id";

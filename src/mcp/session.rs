@@ -238,7 +238,7 @@ impl SessionTable {
         for l in lock(&self.listeners).drain(..) {
             let done = serde_json::json!({
                 "resultType": "complete",
-                "_meta": {modern::key::SUBSCRIPTION_ID: l.id},
+                "_meta": {super::protocol::modern_key::SUBSCRIPTION_ID: l.id},
             });
             let _ = l.tx.send(Message::Response(super::jsonrpc::Response {
                 id: Some(l.id),

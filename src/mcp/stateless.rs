@@ -12,7 +12,9 @@
 //!
 //! No `Mcp-Session-Id` is issued and SSE events carry no ids (streams are not resumable).
 
-use super::http::{Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json, sse_response};
+use super::http_parts::{
+    Accept, HeaderMeta, HttpFront, HttpResponse, http_fault, json, sse_response,
+};
 use super::jsonrpc::{self, ErrorObject, Message, Request, RequestId, code};
 use super::modern::{self, ListenFilter, Rejection};
 use super::protocol::{LogLevel, Version};

@@ -2,7 +2,7 @@
 //! Nothing but messages goes to stdout (logs go to stderr); the server stops reading when
 //! stdin closes, lets the calls in flight answer (up to [`DRAIN`]), and returns.
 
-use super::http::MAX_BODY;
+use super::http_parts::MAX_BODY;
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, RequestId, code};
 use super::modern;
 use super::protocol::{Version, negotiate};

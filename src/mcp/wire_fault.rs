@@ -16,7 +16,7 @@
 //! 2024-11-05 transport's POSTs) passes unchanged. Outside an HTTP connection (stdio),
 //! [`request`] does nothing.
 
-use super::http::Body;
+use super::http_parts::Body;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -345,13 +345,14 @@ mod tests {
         request(WireFault::WrongId);
         let resp = scoped(async {
             request(WireFault::InvalidJson);
-            crate::mcp::http::json(http::StatusCode::OK, RESPONSE.to_vec())
+            crate::mcp::http_parts::json(http::StatusCode::OK, RESPONSE.to_vec())
         })
         .await;
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         assert!(serde_json::from_slice::<Value>(&body).is_err());
         let plain =
-            scoped(async { crate::mcp::http::json(http::StatusCode::OK, RESPONSE.to_vec()) }).await;
+            scoped(async { crate::mcp::http_parts::json(http::StatusCode::OK, RESPONSE.to_vec()) })
+                .await;
         assert!(matches!(plain.body(), Either::Left(_)));
     }
 }

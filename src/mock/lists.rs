@@ -63,7 +63,7 @@ pub fn discover(c: &Catalog) -> Value {
     let mut r = json!({
         "supportedVersions": crate::mcp::modern::supported_versions(),
         "capabilities": caps,
-        "_meta": {crate::mcp::modern::key::SERVER_INFO: server_info(c)},
+        "_meta": {crate::mcp::protocol::modern_key::SERVER_INFO: server_info(c)},
     });
     if let Some(i) = &c.instructions {
         r["instructions"] = json!(i);

@@ -21,7 +21,8 @@ pub mod server;
 
 use crate::catalog::Catalog;
 use crate::ledger::Ledger;
-use crate::mcp::http::{self, HttpFront};
+use crate::mcp::http;
+use crate::mcp::http_parts::HttpFront;
 use crate::mcp::session::SessionTable;
 use server::MockServer;
 use std::sync::Arc;

@@ -27,6 +27,12 @@ pub struct Started {
     stop: CancellationToken,
 }
 
+impl AsRef<Link> for Started {
+    fn as_ref(&self) -> &Link {
+        &self.link
+    }
+}
+
 impl Drop for Started {
     fn drop(&mut self) {
         self.stop.cancel();

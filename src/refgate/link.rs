@@ -225,20 +225,22 @@ impl Link {
 }
 
 /// Holds the GET stream of a Streamable HTTP session open, for its notifications, until
-/// `stop` fires or the link is gone; reopens it (with the session's current id, after a
+/// `stop` fires or the link is gone (`owner`: what holds the link, weakly); reopens it (with the session's current id, after a
 /// re-initialization) after a pause that grows with failures in a row (up to 5 s), and gives
 /// up on a server that offers no stream (405).
-pub async fn watch_http(
+pub async fn watch_http<T: AsRef<Link> + Send + Sync>(
     client: HttpClient,
-    link: Weak<super::backend::Started>,
+    owner: Weak<T>,
     on: OnNotification,
     stop: CancellationToken,
 ) {
     let mut failures = 0u64;
     loop {
         let req = {
-            let Some(up) = link.upgrade() else { return };
-            let Link::Http(s) = &up.link else { return };
+            let Some(up) = owner.upgrade() else { return };
+            let Link::Http(s) = (*up).as_ref() else {
+                return;
+            };
             match stream_request(s) {
                 Some(r) => r,
                 None => return,

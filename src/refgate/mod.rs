@@ -32,7 +32,8 @@ pub mod status;
 pub mod trace;
 
 use crate::mcp::client::HttpClient;
-use crate::mcp::http::{self, HttpFront};
+use crate::mcp::http;
+use crate::mcp::http_parts::HttpFront;
 use crate::mcp::jsonrpc::Notification;
 use crate::mcp::session::SessionTable;
 use aggregate::{Directory, Source};

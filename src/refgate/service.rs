@@ -55,7 +55,7 @@ impl Service for Front {
             "server/discover" => Ok(json!({
                 "supportedVersions": crate::mcp::modern::supported_versions(),
                 "capabilities": capabilities(),
-                "_meta": {crate::mcp::modern::key::SERVER_INFO: info()},
+                "_meta": {crate::mcp::protocol::modern_key::SERVER_INFO: info()},
             })),
             "ping" | "resources/subscribe" | "resources/unsubscribe" => Ok(json!({})),
             "tools/list" => page(p, &d.tools, size, "tools", Value::clone),

@@ -4,7 +4,8 @@
 
 use crate::common::{MockProc, gauntlet_bin, heavy, repo_root, run_with_timeout};
 use gauntlet::catalog::Catalog;
-use gauntlet::mcp::http::{HttpFront, serve};
+use gauntlet::mcp::http::serve;
+use gauntlet::mcp::http_parts::HttpFront;
 use gauntlet::mcp::jsonrpc::{Notification, Request};
 use gauntlet::mcp::service::{CallContext, Handled, Service};
 use gauntlet::mcp::session::{Session, SessionTable};
