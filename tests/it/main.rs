@@ -21,6 +21,7 @@ mod interop_modern;
 mod interop_python;
 mod interop_servers;
 mod interop_ts;
+mod layers;
 mod library;
 mod recovery;
 mod refgate;
