@@ -1,7 +1,7 @@
 //! `crash`: a stdio server's process exits — at the fault's time (`crash: exit`) or once it has
 //! answered N more calls from then (`crash: { after_calls: N }`). The process reports its exit
 //! over the back-channel first (`process` event, reason `crash`) and exits with status 70
-//! ([`crate::mock::linked`]). Every process of the server does so (the driver spawns one per
+//! (the stdio mock linked to its run does it). Every process of the server does so (the driver spawns one per
 //! session; each counts its own calls). HTTP servers have `outage: kill` instead.
 
 use crate::scenario::spec::CrashSpec;
