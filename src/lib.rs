@@ -5,28 +5,19 @@
 //!
 //! # Module map
 //!
-//! | module | one job | status |
-//! |---|---|---|
-//! | [`cli`] | clap definitions of the subcommands | `mock`, `check`, `run`, `gateway`, `status`, `report`, `compare` |
-//! | [`mcp`] | the wire layer: JSON-RPC, Streamable HTTP (session era and 2026-07-28), legacy HTTP+SSE, SSE framing, stdio | server and client |
-//! | [`mock`] | mock MCP servers from catalogues; the request ledger; `gauntlet mock` | done |
-//! | [`fault`] | fault kinds (one file each), what they do to a request, the runner on the run's clock, the stdio back-channel | done (HTTP and stdio mocks) |
-//! | [`dist`] | duration distributions and pure per-call random draws | done |
-//! | [`units`] | durations ("250ms") and percentages ("1%") as users write them | done |
-//! | [`diag`] | `file:line:col` errors for files users write | done |
-//! | [`net`] | loopback only: addresses to listen on, URLs to send load to | done |
-//! | [`clock`] | CLOCK_MONOTONIC nanoseconds shared by every process of a run | done |
-//! | [`error`] | library errors and their exit codes | done |
-//! | [`scenario`] | scenario files → a checked [`scenario::Scenario`] | done |
-//! | [`plan`] | pure pieces of a plan: arrival schedule, argument generators, phases, fault timeline | done |
-//! | [`driver`] | load generation: sessions of every era, the engine, the baseline, the mocks of a run | done |
-//! | [`gateway`] | gateways under test: config, launch, name discovery, watching, teardown | done (generic) |
-//! | [`run`] | `gauntlet run`: the stages wired together | done |
-//! | [`metrics`] | samples → HDR histograms per phase × key × outcome, per-second series, derived figures (cache, recovery, cold start, capacity, overhead) → `Summary` | done |
-//! | [`report`] | `Summary` → results.json, CSVs, latency.hlog, summary.md, junit.xml, report.html, the terminal table; `gauntlet report` | json, csv, hlog, md, junit, html, rebuild |
-//! | [`compare`] | `gauntlet compare`: per-server deltas, significance by Mann-Whitney over per-second intervals | done |
-//! | [`refgate`] | the reference gateway: `gauntlet gateway`, `gauntlet status` | done |
-//! | [`budget`] | budget expressions: parsed, scopes checked, verdicts over a summary | done |
+//! Layers bottom to top (docs/architecture.md, "Layers"; `tests/it/layers.rs` holds the code to
+//! them): a module uses its own layer and the layers below, never above.
+//!
+//! | layer | modules |
+//! |---|---|
+//! | foundation | [`clock`], [`hash`], [`units`], [`dist`], [`args`], [`diag`], [`error`], [`net`], [`signal`] |
+//! | wire | [`mcp`]: JSON-RPC, Streamable HTTP (session era and 2026-07-28), legacy HTTP+SSE, stdio; server and client |
+//! | model | [`catalog`], [`scenario`], [`plan`], [`sample`], [`ledger`] |
+//! | chaos | [`fault`] (what each kind does), [`mock`] (the servers that suffer them) |
+//! | measurement | [`metrics`] (samples → [`metrics::Summary`]), [`verdict`] (budgets over it) |
+//! | reports | [`compare`], [`report`] |
+//! | engines | [`driver`] (the load loop), [`gateway`] (gateways under test), [`refgate`] (the reference gateway) |
+//! | commands | [`run`](mod@run) (a run, stage by stage), [`cli`] (clap), [`cmd`] (one file per command) |
 
 pub mod args;
 pub mod catalog;

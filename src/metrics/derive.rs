@@ -5,11 +5,11 @@
 //! (back-channel batches arrive late), then hands each call on, classified, to the
 //! accumulators — one per figure, each in its own file, each O(1) per call:
 //!
-//! - [`cache`]: cache hits per tool, routing, retry amplification, stale reads;
-//! - [`recovery`]: recovery and blast radius per fault window;
-//! - [`cold`]: cold starts per server, spawned vs used;
-//! - [`capacity`]: the stepped ramp's capacity;
-//! - [`overhead`]: the gateway's overhead per tool.
+//! - [`cache`](super::cache): cache hits per tool, routing, retry amplification, stale reads;
+//! - [`recovery`](super::recovery): recovery and blast radius per fault window;
+//! - [`cold`](super::cold): cold starts per server, spawned vs used;
+//! - [`capacity`](super::capacity): the stepped ramp's capacity;
+//! - [`overhead`](super::overhead): the gateway's overhead per tool.
 //!
 //! [`DeriveState::finish`] computes every figure once, at the end, from the accumulators and
 //! the rest of the summary.

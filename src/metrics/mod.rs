@@ -6,7 +6,7 @@
 //! - [`recorder`]: [`Recorder::add`] in O(1) amortised; [`Recorder::finish`] → [`Summary`].
 //! - [`series`]: the per-second series by intended start, with memory flat in run length.
 //! - [`summary`]: the results.json contract; [`figures`]: its derived figures and verdicts.
-//! - [`derive`]: calls classified ([`classify`]; the setup and the classified call are
+//! - [`derive`](mod@derive): calls classified ([`classify`]; the setup and the classified call are
 //!   [`classified`]'s) and fed to one accumulator per figure:
 //!   [`cache`], [`recovery`], [`cold`], [`capacity`], [`overhead`].
 

@@ -6,7 +6,7 @@
 //! shaded bands (fault windows) with their labels, `<title>` tooltips on data points, and an
 //! id and class on the root element (`<svg id="chart-…" class="chart" …>`). Only numbers and
 //! fixed axis descriptions go through plotters; every string that came with the data is
-//! written here, through [`escape`].
+//! written here, through `html::markup::escape`.
 
 use super::html::markup::escape;
 use plotters::coord::Shift;

@@ -9,7 +9,7 @@
 //!
 //! [`render`] is pure: the same summary gives the same bytes. Every string that came with the
 //! data (names, reasons, notes, fault specs, the gateway's command) is written through
-//! [`escape`], in HTML text, attributes and SVG alike.
+//! `markup::escape`, in HTML text, attributes and SVG alike.
 
 mod compare;
 mod context;
