@@ -9,8 +9,8 @@
 //! session id get 405 (2026-07-28 has neither). Bodies over 4 MiB get 413.
 
 use super::http_parts::{
-    Accept, HeaderMeta, HttpFront, HttpResponse, empty, http_fault, json, plain, read_body,
-    rpc_error_status, sse_response,
+    Accept, HeaderMeta, HttpFront, HttpResponse, empty, http_fault, json, local_origin, plain,
+    read_body, rpc_error_status, sse_response,
 };
 use super::jsonrpc::{self, ErrorObject, Incoming, Message, Request, code};
 use super::modern::claims_modern;
@@ -524,54 +524,4 @@ fn session_of<S: Service>(
         }
     }
     Ok(session)
-}
-
-/// DNS-rebinding protection: a browser page's Origin, or a Host header, that is not loopback
-/// is refused.
-fn local_origin(h: &HeaderMap) -> bool {
-    let host_ok = |authority: &str| {
-        let host = match authority.strip_prefix('[') {
-            Some(rest) => rest.split(']').next().unwrap_or(""),
-            None => authority.split(':').next().unwrap_or(""),
-        };
-        matches!(host, "localhost" | "127.0.0.1" | "::1")
-    };
-    let origin_ok = match h.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None | Some("null") => true,
-        Some(o) => host_ok(o.split("://").nth(1).unwrap_or(o)),
-    };
-    let host_hdr_ok = match h.get(http::header::HOST) {
-        None => true,
-        Some(v) => v.to_str().map(host_ok).unwrap_or(false),
-    };
-    origin_ok && host_hdr_ok
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
-
-    #[test]
-    fn origin_must_be_loopback() {
-        assert!(local_origin(&headers(&[("host", "127.0.0.1:8080")])));
-        assert!(local_origin(&headers(&[("host", "localhost")])));
-        assert!(local_origin(&headers(&[("host", "[::1]:9")])));
-        assert!(!local_origin(&headers(&[("host", "evil.example:80")])));
-        assert!(!local_origin(&headers(&[
-            ("host", "127.0.0.1:1"),
-            ("origin", "http://evil.example")
-        ])));
-        assert!(local_origin(&headers(&[
-            ("host", "127.0.0.1:1"),
-            ("origin", "http://localhost:3000")
-        ])));
-    }
 }

@@ -1,7 +1,8 @@
 //! What the HTTP front ends share (Streamable HTTP in both eras, legacy HTTP+SSE): the
 //! [`HttpFront`] of a [`Service`], request bodies read within 4 MiB, the header values a
-//! request carries into its context, what the client accepts, and every response the front
-//! ends write (JSON, SSE, errors), each made with room for the next request's headers.
+//! request carries into its context, what the client accepts, whether it comes from
+//! loopback (Origin and Host), and every response the front ends write (JSON, SSE, errors),
+//! each made with room for the next request's headers.
 
 use super::jsonrpc::{self, ErrorObject, Message, code};
 use super::protocol::{Version, header_name};
@@ -234,6 +235,27 @@ pub(crate) fn http_fault(f: super::service::HttpFault) -> HttpResponse {
     r
 }
 
+/// DNS-rebinding protection: a browser page's Origin, or a Host header, that is not loopback
+/// is refused.
+pub(crate) fn local_origin(h: &HeaderMap) -> bool {
+    let host_ok = |authority: &str| {
+        let host = match authority.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        matches!(host, "localhost" | "127.0.0.1" | "::1")
+    };
+    let origin_ok = match h.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => true,
+        Some(o) => host_ok(o.split("://").nth(1).unwrap_or(o)),
+    };
+    let host_hdr_ok = match h.get(http::header::HOST) {
+        None => true,
+        Some(v) => v.to_str().map(host_ok).unwrap_or(false),
+    };
+    origin_ok && host_hdr_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +294,21 @@ mod tests {
         assert!(!a.json && !a.sse);
         let a = Accept::of(&HeaderMap::new());
         assert!(a.json && a.sse && !a.sse_explicit);
+    }
+
+    #[test]
+    fn origin_must_be_loopback() {
+        assert!(local_origin(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(local_origin(&headers(&[("host", "localhost")])));
+        assert!(local_origin(&headers(&[("host", "[::1]:9")])));
+        assert!(!local_origin(&headers(&[("host", "evil.example:80")])));
+        assert!(!local_origin(&headers(&[
+            ("host", "127.0.0.1:1"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(local_origin(&headers(&[
+            ("host", "127.0.0.1:1"),
+            ("origin", "http://localhost:3000")
+        ])));
     }
 }
