@@ -9,7 +9,7 @@ pub mod record;
 pub mod stream;
 
 use crate::driver::baseline;
-use crate::driver::engine::{Engine, SessionPool, Setup};
+use crate::driver::engine::{Engine, Record, SessionPool, Setup};
 use crate::driver::procstat;
 use crate::driver::sessions::{InitRecord, open_mock_targets, open_sessions};
 use crate::error::{Error, Result};
@@ -115,22 +115,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
         summary.add_event(&e);
     }
     let propagation = propagation(&backends, summary.service_time_seen());
-    let mut summary = summary.finish(RunMeta {
-        scenario: s.name.clone(),
-        seed: plan.seed,
-        gauntlet_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario_hash: s.hash.clone(),
-        started_at,
-        duration: plan.duration,
-        partial,
-        phase_lengths: {
-            let mut l = phase_lengths(&plan.phases, plan.duration);
-            if let Some(b) = s.baseline {
-                l.insert(crate::plan::phase::Phase::Baseline, b);
-            }
-            l
-        },
-    });
+    let mut summary = summary.finish(run_meta(&s, &plan, started_at, partial));
     summary.protocols = protocols;
     summary.served = served(&mocks);
     summary.propagation = Some(propagation);
@@ -151,6 +136,24 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
         )));
     }
     failed_budgets(&summary)
+}
+
+/// What the run knows about itself once it has ended.
+fn run_meta(s: &Scenario, plan: &Plan, started_at: SystemTime, partial: bool) -> RunMeta {
+    let mut phase_lengths = phase_lengths(&plan.phases, plan.duration);
+    if let Some(b) = s.baseline {
+        phase_lengths.insert(crate::plan::phase::Phase::Baseline, b);
+    }
+    RunMeta {
+        scenario: s.name.clone(),
+        seed: plan.seed,
+        gauntlet_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario_hash: s.hash.clone(),
+        started_at,
+        duration: plan.duration,
+        partial,
+        phase_lengths,
+    }
 }
 
 /// Exit 1 when a budget failed, naming each one.
@@ -340,17 +343,10 @@ async fn drive(
         })
     };
     let baseline = match &plans.baseline {
-        Some(p) => Some(
-            baseline::run(
-                s,
-                p.clone(),
-                &mocks.endpoints,
-                &client,
-                version,
-                stop.clone(),
-            )
-            .await?,
-        ),
+        Some(p) => {
+            let eps = &mocks.endpoints;
+            Some(baseline::run(s, p.clone(), eps, &client, version, stop.clone()).await?)
+        }
         None => None,
     };
     let backends = Arc::new(mocks.backends());
@@ -358,33 +354,21 @@ async fn drive(
     let (tx, rx) = mpsc::unbounded_channel();
     let t0 = Instant::now() + Duration::from_millis(50);
     mocks.arm_faults(&plan, &s.faults, t0);
-    for i in &inits {
-        let _ = tx.send(i.event(t0));
-    }
-    if let Some(b) = baseline {
-        let offset = -(t0.saturating_duration_since(b.t0).as_nanos() as i64);
-        for r in b.records {
-            let _ = tx.send(baseline::shift(r, offset));
-        }
-    }
+    send_before_t0(&tx, &inits, baseline, t0);
     let open = matches!(s.load.model, Model::Open { .. });
     let recorder = Recorder::new(plan.keys.clone(), open, s.load.timeout).derive_with(Box::new(
         DeriveState::new(DeriveSetup::of_run(s, &plan, Some(backends.clone()))),
     ));
     let done = CancellationToken::new();
-    let stream = Stream::open(&plans.out, t0, s, &plan.keys, open)?;
-    let rec = tokio::spawn(record(
-        rx,
-        recorder,
-        Watch {
-            t0,
-            done: done.clone(),
-            progress,
-            plan: plan.clone(),
-            gateway_pid,
-            stream,
-        },
-    ));
+    let watch = Watch {
+        t0,
+        done: done.clone(),
+        progress,
+        plan: plan.clone(),
+        gateway_pid,
+        stream: Stream::open(&plans.out, t0, s, &plan.keys, open)?,
+    };
+    let rec = tokio::spawn(record(rx, recorder, watch));
     let engine = Engine::new(Setup {
         plan: plan.clone(),
         targets,
@@ -410,6 +394,25 @@ async fn drive(
         protocols,
         backends,
     })
+}
+
+/// What happened before t = 0, put on the run's clock: each session's initialization and
+/// the baseline's records.
+fn send_before_t0(
+    tx: &mpsc::UnboundedSender<Record>,
+    inits: &[InitRecord],
+    baseline: Option<baseline::Ran>,
+    t0: Instant,
+) {
+    for i in inits {
+        let _ = tx.send(i.event(t0));
+    }
+    if let Some(b) = baseline {
+        let offset = -(t0.saturating_duration_since(b.t0).as_nanos() as i64);
+        for r in b.records {
+            let _ = tx.send(baseline::shift(r, offset));
+        }
+    }
 }
 
 fn era_name(v: crate::mcp::protocol::Version) -> &'static str {
