@@ -5,11 +5,9 @@
 //! | [`engine`] | the load loop: one pacer abstraction for the open and closed models |
 //! | [`baseline`] | the `baseline` phase: the mix straight to the mocks before t = 0 |
 //! | [`sessions`] | a run's sessions to its targets, opened before t = 0 (`session_init` events) |
-//! | [`procstat`] | gauntlet's CPU per thread group and RSS, from /proc; the open-file limit |
 
 pub mod baseline;
 pub mod engine;
-pub mod procstat;
 pub mod sessions;
 
 /// Name prefix of the driver runtime's threads (resource accounting reads it).

@@ -510,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn saturation_follows_the_design_limits() {
+    fn saturation_follows_its_limits() {
         let s = |lag, cpu| Saturation {
             send_lag_p99_ms: lag,
             driver_cpu_pct_max: cpu,

@@ -1,7 +1,7 @@
 //! A launched gateway watched from /proc once a second: its tree's CPU, RSS, processes and
 //! stdio backends, and its exit as an event.
 
-use crate::driver::procstat;
+use super::procstat;
 use crate::gateway::process;
 use crate::metrics::Recorder;
 use crate::sample::{Event, EventKind};

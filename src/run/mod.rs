@@ -4,13 +4,13 @@
 pub mod backends;
 pub mod gateway_watch;
 pub mod mocks;
+pub mod procstat;
 pub mod progress;
 pub mod record;
 pub mod stream;
 
 use crate::driver::baseline;
 use crate::driver::engine::{Engine, Record, SessionPool, Setup};
-use crate::driver::procstat;
 use crate::driver::sessions::{InitRecord, open_mock_targets, open_sessions};
 use crate::error::{Error, Result};
 use crate::gateway::{lifecycle, targets};

@@ -3,10 +3,10 @@
 
 use super::gateway_watch::GatewayWatch;
 use super::mocks;
+use super::procstat;
 use super::progress::Progress;
 use super::stream::Stream;
 use crate::driver::engine::Record;
-use crate::driver::procstat;
 use crate::metrics::Recorder;
 use crate::plan::build::Plan;
 use std::sync::Arc;
