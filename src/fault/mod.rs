@@ -15,14 +15,16 @@
 //! | [`crash`] | a stdio server's process exits, at a time or after N calls |
 //! | [`backchannel`] | `GAUNTLET_RUN`: stdio mocks get their faults from the run and report spawn, ready, exit and the calls they served |
 //! | [`live`] | one server's faults at this moment: the request path asks it what to do to a request |
+//! | [`hold`] | the waiting a request does before its work starts (added latency, stalls, a cold start) |
+//! | [`target`] | [`target::FaultTarget`]: what a fault acts on, a mock server in process or over stdio |
 //! | [`runner`] | walks one server's occurrences on the run's clock and records when each really started and ended |
 //! | [`served`] | what the stdio mocks served, per server: call ids seen once and twice, calls without an id |
 //!
 //! Kinds are the variants of one serde-tagged enum, [`FaultKind`] (no registry), which the
-//! scenario owns (`scenario::fault`): the scenario reader builds them, a `match` here dispatches
-//! them. Whether a fault fires for a call is a pure
-//! function of (seed, fault index, call key) — [`draw`] — never a shared random stream, so the
-//! same seed gives the same faults call for call however calls interleave.
+//! scenario owns (`scenario::fault`): the scenario reader builds them, a `match` here
+//! dispatches them. Whether a fault fires for a call is a pure function of (seed, fault index,
+//! call key) — [`draw`] — never a shared random stream, so the same seed gives the same faults
+//! call for call however calls interleave.
 
 pub mod backchannel;
 pub mod crash;

@@ -13,7 +13,7 @@
 //! | [`cache`] | the result cache per server: TTL, canonical-argument keys, bounded |
 //! | [`trace`] | traceparent and call id from the caller to the server |
 //! | [`service`] | the MCP [`Service`](crate::mcp::service::Service) the HTTP front end serves |
-//! | [`status`] | `GET /status` and `gauntlet status URL` |
+//! | [`status`] | the `GET /status` document, what `gauntlet status` prints of it, and reading it from a URL |
 //!
 //! [`Gateway::start`] reads nothing and binds nothing: it takes a [`config::Config`], starts
 //! the servers that must start at boot (those without advertised tools, or not lazy) and
