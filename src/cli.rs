@@ -95,15 +95,8 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Cut the run to this duration (windows and steps after it are dropped with a warning).
-    #[arg(long, value_name = "D")]
-    pub duration: Option<String>,
-    /// Multiply every rate by X.
-    #[arg(long, value_name = "X")]
-    pub rate_scale: Option<f64>,
-    /// An extra budget expression, after the scenario's (repeatable); checked like them.
-    #[arg(long, value_name = "EXPR")]
-    pub budget: Vec<String>,
+    #[command(flatten)]
+    pub plan: PlanFlags,
     /// Also write the budgets' JUnit report to FILE (the run folder has junit.xml with budgets).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -119,13 +112,21 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// The scenario file.
     pub scenario: PathBuf,
+    #[command(flatten)]
+    pub plan: PlanFlags,
+}
+
+/// What `run` and `check` both take: how the plan is cut and scaled, and budgets beside the
+/// scenario's.
+#[derive(Args, Debug)]
+pub struct PlanFlags {
     /// Cut the run to this duration (windows and steps after it are dropped with a warning).
     #[arg(long, value_name = "D")]
     pub duration: Option<String>,
     /// Multiply every rate by X.
     #[arg(long, value_name = "X")]
     pub rate_scale: Option<f64>,
-    /// An extra budget expression to check as `gauntlet run --budget` would (repeatable).
+    /// An extra budget expression, after the scenario's (repeatable); checked like them.
     #[arg(long, value_name = "EXPR")]
     pub budget: Vec<String>,
 }

@@ -11,8 +11,9 @@ use std::fmt::Write;
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let mut s = scenario::load(&args.scenario)?;
-    s.budgets = crate::scenario::budget::scope::with_flags(&s, &args.budget)?;
-    let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, None)?;
+    s.budgets = crate::scenario::budget::scope::with_flags(&s, &args.plan.budget)?;
+    let overrides =
+        Overrides::from_flags(args.plan.duration.as_deref(), args.plan.rate_scale, None)?;
     let plan = Plan::build(&s, overrides)?;
     for w in &plan.warnings {
         eprintln!("warning: {w}");

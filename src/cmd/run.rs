@@ -23,8 +23,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
             "--ledger for a run is not supported yet".into(),
         ));
     }
-    let budgets = scenario::budget::scope::with_flags(&s, &args.budget)?;
-    let overrides = Overrides::from_flags(args.duration.as_deref(), args.rate_scale, args.seed)?;
+    let flags = &args.plan;
+    let budgets = scenario::budget::scope::with_flags(&s, &flags.budget)?;
+    let overrides = Overrides::from_flags(flags.duration.as_deref(), flags.rate_scale, args.seed)?;
     let opts = Options {
         overrides,
         budgets,
