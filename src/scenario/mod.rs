@@ -17,7 +17,7 @@ pub mod validate;
 use crate::catalog::{Catalog, ErrorMix};
 use crate::dist::DurationDist;
 use crate::mcp::protocol::{ProtocolChoice, Version};
-use crate::scenario::budget::expr::Budget;
+use budget::expr::Budget;
 pub use fault::FaultKind;
 use serde_json::Value;
 pub use spec::{CrashSpec, MalformedSpec, OutageMode, ReadyTools, Transport};
