@@ -55,13 +55,12 @@ pub struct Options {
 /// Runs scenario `s` (checked: [`supported`] first) and writes its reports; `Err` carries the
 /// exit code (a failed budget, an interrupted run, a gateway that died).
 pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
-    let s = s.clone();
     let version = s.protocol;
     let budgets = &opts.budgets;
     let overrides = opts.overrides;
-    let plan = Arc::new(Plan::build(&s, overrides)?);
+    let plan = Arc::new(Plan::build(s, overrides)?);
     let baseline_plan = match s.baseline {
-        Some(b) => Some(Arc::new(baseline::plan(&s, b, &overrides)?)),
+        Some(b) => Some(Arc::new(baseline::plan(s, b, &overrides)?)),
         None => None,
     };
     for w in &plan.warnings {
@@ -72,8 +71,8 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
     let out = std::path::absolute(&opts.out)
         .map_err(|e| Error::Run(format!("cannot resolve the output folder: {e}")))?;
     let started_at = SystemTime::now();
-    let mut mocks = Mocks::start(&s, plan.seed)?;
-    let mut gateway = lifecycle::bring_up(&s, &mocks.endpoints, &out)?;
+    let mut mocks = Mocks::start(s, plan.seed)?;
+    let mut gateway = lifecycle::bring_up(s, &mocks.endpoints, &out)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(crate::driver::THREAD_NAME)
@@ -83,7 +82,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let progress = opts.progress;
     let driven = rt.block_on(drive(
-        &s,
+        s,
         Plans {
             run: plan.clone(),
             baseline: baseline_plan,
@@ -115,7 +114,7 @@ pub fn run(s: &Scenario, opts: &Options) -> Result<()> {
         summary.add_event(&e);
     }
     let propagation = propagation(&backends, summary.service_time_seen());
-    let mut summary = summary.finish(run_meta(&s, &plan, started_at, partial));
+    let mut summary = summary.finish(run_meta(s, &plan, started_at, partial));
     summary.protocols = protocols;
     summary.served = served(&mocks);
     summary.propagation = Some(propagation);
